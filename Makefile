@@ -1,0 +1,45 @@
+# The two commands of the README: `make demo` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install install-test translations chromium lint clean
+
+demo: install  ## Install idp, migrate SQLite, create the demo data and serve on :5000.
+	$(BIN)/idp demo
+
+test: install-test chromium  ## Install test dependencies and run lint and the whole suite.
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+install-test: $(VENV)/.installed-test translations
+
+translations: | $(BIN)/python
+	$(BIN)/pybabel compile --use-fuzzy -d idp/translations -D messages --statistics 2>&1 | grep -v '^$$' || true
+
+# Browser tests drive Debian's Chromium; Playwright cannot download its own here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests..."; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) instance test-output .pytest_cache

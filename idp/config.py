@@ -1,0 +1,132 @@
+"""Every setting idp reads, in one place: defaults, then ``IDP_*`` environment, then a mapping.
+
+Each entry documents itself; ``load`` validates the result so a bad value stops the start with a
+clear message instead of failing later inside a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """A setting has a value idp cannot run with."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    doc: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None, "SQLAlchemy URL; default: SQLite file idp.sqlite3 in the instance folder."),
+    Setting("ISSUER", "http://127.0.0.1:5000", "Public base URL; the OIDC `iss`. https in production."),
+    Setting("SECRET_KEY", None, "Signs cookies and links; generated once into the instance folder when unset."),
+    Setting("REDIS_URL", None, "Redis for rate limits and ephemeral state; in-memory (one process) when unset."),
+    Setting("SMTP_HOST", None, "SMTP server; without it mail goes to the log and instance/outbox/."),
+    Setting("SMTP_PORT", 25, "SMTP port.", int),
+    Setting("SMTP_USERNAME", None, "SMTP login, when the server wants one."),
+    Setting("SMTP_PASSWORD", None, "SMTP password."),
+    Setting("SMTP_STARTTLS", False, "Upgrade the SMTP connection with STARTTLS.", bool),
+    Setting("MAIL_FROM", "idp <no-reply@localhost>", "Sender of every mail idp sends."),
+    Setting("SESSION_LIFETIME", 14 * 24 * 3600, "Seconds a browser session lives without activity.", int),
+    Setting("SESSION_ABSOLUTE_LIFETIME", 30 * 24 * 3600, "Seconds a browser session lives at most.", int),
+    Setting("EMAIL_LINK_MAX_AGE", 24 * 3600, "Seconds an email verification link stays valid.", int),
+    Setting("RESET_LINK_MAX_AGE", 3600, "Seconds a password reset link stays valid.", int),
+    Setting("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes", "Failed sign-ins allowed per account."),
+    Setting("LOGIN_LIMIT_PER_IP", "50 per 15 minutes", "Failed sign-ins allowed per client IP."),
+    Setting("FORM_LIMIT_PER_IP", "20 per 15 minutes", "Sign-ups and reset requests allowed per client IP."),
+    Setting("TRUSTED_PROXIES", 0, "Number of reverse proxies whose X-Forwarded-For is trusted.", int),
+    Setting("MAX_CONTENT_LENGTH", 64 * 1024, "Largest request body accepted, in bytes.", int),
+    Setting("DEFAULT_LOCALE", "en", "Language when nothing else decides: en or fr."),
+)
+
+LOCALES = ("en", "fr")
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    if raw is None or setting.kind is str:
+        return raw
+    if setting.kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        value = str(raw).strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"IDP_{setting.name} must be true or false, not {raw!r}")
+    try:
+        return setting.kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"IDP_{setting.name} must be a {setting.kind.__name__}, not {raw!r}") from exc
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Keep one generated key per instance so restarts do not sign everybody out."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    log.warning("IDP_SECRET_KEY is not set: generated one in %s", path)
+    return key
+
+
+def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Resolve every setting; ``overrides`` use the names without the ``IDP_`` prefix."""
+    overrides = dict(overrides or {})
+    known = {s.name for s in SETTINGS}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = setting.default
+        if f"IDP_{setting.name}" in os.environ:
+            raw = os.environ[f"IDP_{setting.name}"]
+        if setting.name in overrides:
+            raw = overrides.pop(setting.name)
+        values[setting.name] = _coerce(setting, raw)
+    # Anything else passes through untouched (Flask and extension settings, tests' TESTING).
+    extra = {k: v for k, v in overrides.items() if k not in known}
+
+    if not values["DATABASE_URL"]:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        values["DATABASE_URL"] = f"sqlite:///{instance_path / 'idp.sqlite3'}"
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = _secret_key(instance_path)
+    _validate(values)
+    values.update(extra)
+    return values
+
+
+def _validate(values: dict[str, Any]) -> None:
+    issuer = urlsplit(values["ISSUER"])
+    if issuer.scheme not in {"http", "https"} or not issuer.netloc:
+        raise ConfigError(f"IDP_ISSUER must be an absolute http(s) URL, not {values['ISSUER']!r}")
+    if issuer.query or issuer.fragment:
+        raise ConfigError("IDP_ISSUER must not have a query or fragment (OIDC Discovery 3)")
+    if issuer.scheme == "http" and issuer.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise ConfigError("IDP_ISSUER must use https unless it is a loopback address")
+    if len(values["SECRET_KEY"]) < 32:
+        raise ConfigError("IDP_SECRET_KEY must be at least 32 characters")
+    if values["DEFAULT_LOCALE"] not in LOCALES:
+        raise ConfigError(f"IDP_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+    values["ISSUER"] = values["ISSUER"].rstrip("/")
+
+
+def is_https(values: Mapping[str, Any]) -> bool:
+    return str(values["ISSUER"]).startswith("https://")

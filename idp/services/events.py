@@ -1,0 +1,50 @@
+"""The one function that writes a customer's login history, and the tags it may use."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from idp.extensions import db
+from idp.models import Customer, LoginEvent
+from idp.services import RequestMeta
+
+
+class EventTag(StrEnum):
+    LOGIN_SUCCESS = "customer:login:success"
+    LOGIN_FAILURE = "customer:login:failure"
+    LOGOUT = "customer:logout"
+    SIGNUP = "customer:signup"
+    EMAIL_VERIFIED = "customer:email:verified"
+    PASSWORD_CHANGED = "customer:password:changed"
+    PASSWORD_RESET_REQUESTED = "customer:password:reset_requested"
+    PASSWORD_RESET = "customer:password:reset"
+
+
+def record(
+    tag: EventTag,
+    *,
+    success: bool = True,
+    customer: Customer | None = None,
+    meta: RequestMeta | None = None,
+    method: str | None = None,
+    reason: str | None = None,
+    amr: list[str] | None = None,
+    client_id: str | None = None,
+    channel: str | None = None,
+) -> LoginEvent:
+    """Add an event to the current transaction; the caller's commit makes it durable."""
+    meta = meta or RequestMeta()
+    event = LoginEvent(
+        customer_id=customer.id if customer is not None else None,
+        tag=str(tag),
+        success=success,
+        method=method,
+        reason=reason,
+        amr=amr,
+        client_id=client_id,
+        channel=channel,
+        ip=meta.ip,
+        user_agent=(meta.user_agent or "")[:512] or None,
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,68 @@
+"""Sending mail: by SMTP when configured; otherwise to the log and a local outbox folder."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from idp import security
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+
+
+class Mailer:
+    def __init__(self, sender: str, smtp: SmtpSettings | None, outbox: Path) -> None:
+        self.sender = sender
+        self.smtp = smtp
+        self.outbox = outbox
+
+    def send(self, to: str, subject: str, text: str) -> bool:
+        """Send or file one message; a mail server that is down is logged, never raised."""
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="idp")
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        try:
+            if self.smtp is None:
+                self._to_outbox(message)
+            else:
+                self._to_smtp(message)
+        except (OSError, smtplib.SMTPException):
+            log.exception("Could not send mail %r to %s", subject, to)
+            return False
+        return True
+
+    def _to_smtp(self, message: EmailMessage) -> None:
+        assert self.smtp is not None
+        with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=10) as smtp:
+            if self.smtp.starttls:
+                smtp.starttls()
+            if self.smtp.username:
+                smtp.login(self.smtp.username, self.smtp.password or "")
+            smtp.send_message(message)
+
+    def _to_outbox(self, message: EmailMessage) -> None:
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        path = self.outbox / f"{security.random_token(8)}.eml"
+        path.write_bytes(bytes(message))
+        log.warning(
+            "No SMTP server configured (IDP_SMTP_HOST): mail to %s saved in %s\n%s",
+            message["To"], path, message.get_content(),
+        )

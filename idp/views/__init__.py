@@ -1,0 +1,1 @@
+"""Blueprints: thin views that read the request, call a service and render or redirect."""

@@ -1,0 +1,123 @@
+"""Per-app service objects and the request-side glue: who is signed in, from where."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from idp import config as config_module
+from idp.models import BrowserSession, Customer
+from idp.services import RequestMeta, sessions
+from idp.services.accounts import LinkSettings
+from idp.services.authentication import LoginLimits
+from idp.services.mail import Mailer, SmtpSettings
+from idp.services.throttle import Throttle
+
+EXTENSION = "idp"
+
+
+def init_app(app: Flask) -> None:
+    cfg = app.config
+    smtp = None
+    if cfg["SMTP_HOST"]:
+        smtp = SmtpSettings(
+            host=cfg["SMTP_HOST"], port=cfg["SMTP_PORT"], username=cfg["SMTP_USERNAME"],
+            password=cfg["SMTP_PASSWORD"], starttls=cfg["SMTP_STARTTLS"],
+        )
+    app.extensions[EXTENSION] = {
+        "throttle": Throttle(cfg["REDIS_URL"] or "memory://", namespace=cfg.get("THROTTLE_NAMESPACE", "idp")),
+        "mailer": Mailer(cfg["MAIL_FROM"], smtp, Path(app.instance_path) / "outbox"),
+    }
+    https = config_module.is_https(cfg)
+    cfg["IDP_SESSION_COOKIE"] = "__Host-idp_session" if https else "idp_session"
+    app.after_request(_write_session_cookie)
+    app.context_processor(_template_globals)
+
+
+def _ext(name: str) -> Any:
+    return current_app.extensions[EXTENSION][name]
+
+
+def throttle() -> Throttle:
+    return _ext("throttle")  # type: ignore[no-any-return]
+
+
+def mailer() -> Mailer:
+    return _ext("mailer")  # type: ignore[no-any-return]
+
+
+def link_settings() -> LinkSettings:
+    cfg = current_app.config
+    return LinkSettings(
+        issuer=cfg["ISSUER"], secret_key=cfg["SECRET_KEY"],
+        verify_max_age=cfg["EMAIL_LINK_MAX_AGE"], reset_max_age=cfg["RESET_LINK_MAX_AGE"],
+    )
+
+
+def login_limits() -> LoginLimits:
+    cfg = current_app.config
+    return LoginLimits(per_account=cfg["LOGIN_LIMIT_PER_ACCOUNT"], per_ip=cfg["LOGIN_LIMIT_PER_IP"])
+
+
+def session_policy() -> sessions.SessionPolicy:
+    cfg = current_app.config
+    return sessions.SessionPolicy(
+        idle=timedelta(seconds=cfg["SESSION_LIFETIME"]),
+        absolute=timedelta(seconds=cfg["SESSION_ABSOLUTE_LIFETIME"]),
+    )
+
+
+def request_meta() -> RequestMeta:
+    return RequestMeta(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
+
+
+def current_session() -> BrowserSession | None:
+    if "idp_browser_session" not in g:
+        raw = request.cookies.get(current_app.config["IDP_SESSION_COOKIE"])
+        g.idp_browser_session = sessions.load(raw, policy=session_policy())
+    return g.idp_browser_session  # type: ignore[no-any-return]
+
+
+def current_customer() -> Customer | None:
+    session = current_session()
+    return session.customer if session is not None else None
+
+
+def set_session_cookie(raw: str | None) -> None:
+    """Queue the browser-session cookie for this response (None clears it)."""
+    g.idp_set_session_cookie = raw if raw is not None else ""
+
+
+def _write_session_cookie(response: Response) -> ResponseReturnValue:
+    if "idp_set_session_cookie" not in g:
+        return response
+    cfg = current_app.config
+    name = cfg["IDP_SESSION_COOKIE"]
+    secure = config_module.is_https(cfg)
+    if g.idp_set_session_cookie:
+        response.set_cookie(
+            name, g.idp_set_session_cookie, max_age=cfg["SESSION_ABSOLUTE_LIFETIME"],
+            httponly=True, secure=secure, samesite="Lax", path="/",
+        )
+    else:
+        response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")
+    return response
+
+
+def form_limit() -> str:
+    return str(current_app.config["FORM_LIMIT_PER_IP"])
+
+
+def _template_globals() -> dict[str, Any]:
+    from flask_babel import get_locale
+
+    def current_locale() -> str:
+        locale = get_locale()
+        return locale.language if locale is not None else "en"
+
+    return {"current_customer": current_customer, "current_locale": current_locale}

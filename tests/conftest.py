@@ -1,0 +1,87 @@
+"""Fixtures: a real app per test on its own database (SQLite file, or a PostgreSQL schema)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from idp import create_app
+from idp.extensions import db
+from tests.mailbox import Mailbox, start_smtp_server
+
+PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[Mailbox]:
+    mailbox, controller = start_smtp_server()
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A database nobody else uses: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def make_app(database_url: str, instance: Path, mailbox: Mailbox | None, **overrides: Any) -> Flask:
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "THROTTLE_NAMESPACE": f"test-{uuid.uuid4().hex}",
+    }
+    if mailbox is not None:
+        config.update(SMTP_HOST=mailbox.host, SMTP_PORT=mailbox.port)
+    config.update(overrides)
+    return create_app(config, instance_path=str(instance))
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Per-test overrides; a test changes a setting with ``@pytest.mark.parametrize`` or this."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    database_url: str, tmp_path: Path, mailbox: Mailbox, app_config: dict[str, Any]
+) -> Iterator[Flask]:
+    app = make_app(database_url, tmp_path / "instance", mailbox, **app_config)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
