@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test translations chromium lint clean
+.PHONY: demo test install install-test translations messages chromium lint clean
 
 demo: install  ## Install idp, migrate SQLite, create the demo data and serve on :5000.
 	$(BIN)/idp demo
@@ -29,7 +29,14 @@ install: $(VENV)/.installed translations
 install-test: $(VENV)/.installed-test translations
 
 translations: | $(BIN)/python
-	$(BIN)/pybabel compile --use-fuzzy -d idp/translations -D messages --statistics 2>&1 | grep -v '^$$' || true
+	$(BIN)/pybabel compile -d idp/translations -D messages
+
+# After changing any user-facing string: refresh the catalogue, then translate what is new.
+messages: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=idp \
+	  --copyright-holder="the idp authors" --add-comments=TRANSLATORS: --no-wrap \
+	  -o idp/translations/messages.pot .
+	$(BIN)/pybabel update -i idp/translations/messages.pot -d idp/translations -D messages --no-wrap
 
 # Browser tests drive Debian's Chromium; Playwright cannot download its own here.
 chromium:

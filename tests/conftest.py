@@ -10,14 +10,29 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from idp import create_app
+from idp import create_app, paths
 from idp.extensions import db
 from tests.mailbox import Mailbox, start_smtp_server
 
 PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """Compile each .po into the .mo the app loads, so a bare checkout has French pages too."""
+    for po in paths.translations().glob("*/LC_MESSAGES/messages.po"):
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=po.parent.parent.name)
+        target = po.with_suffix(".mo")
+        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as f:
+            write_mo(f, catalog, use_fuzzy=False)
+        partial.replace(target)  # atomic: a concurrent run never reads half a file
 
 
 @pytest.fixture(scope="session")
