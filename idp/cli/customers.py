@@ -1,4 +1,4 @@
-"""The ``idp`` command: ``idp db upgrade``, ``idp customers ...``, ``idp demo`` and Flask's own."""
+"""``idp customers``: create and list customer accounts from scripts."""
 
 from __future__ import annotations
 
@@ -7,35 +7,15 @@ import sys
 from datetime import date
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from flask_migrate import upgrade
+from flask.cli import with_appcontext
 
-from idp import create_app
+from idp.cli import fail
 from idp.errors import ValidationError
 from idp.extensions import db
 from idp.services import customers
 
-DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "correct horse battery staple"
 
-
-def _app_factory() -> Flask:
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_app_factory, add_version_option=False)
-def main() -> None:
-    """idp, a customer identity provider."""
-
-
-def _fail(error: ValidationError) -> None:
-    for field, message in error.errors.items():
-        click.echo(f"error: {field}: {message}", err=True)
-    sys.exit(1)
-
-
-@main.group("customers")
+@click.group("customers")
 def customers_group() -> None:
     """Create and list customer accounts."""
 
@@ -47,7 +27,10 @@ def customers_group() -> None:
 @click.option("--family-name")
 @click.option("--phone", help="International format, for example +33612345678.")
 @click.option("--birthdate", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--address", help='JSON: {"street_address", "locality", "region", "postal_code", "country"}')
+@click.option(
+    "--address",
+    help='JSON: {"street_address", "locality", "region", "postal_code", "country"}',
+)
 @click.option("--locale", type=click.Choice(["en", "fr"]))
 @click.option("--verified", is_flag=True, help="Mark the email (and phone) as verified.")
 @with_appcontext
@@ -72,7 +55,7 @@ def create_customer(
             email_verified=verified, phone_verified=verified,
         )
     except ValidationError as exc:
-        _fail(exc)
+        fail(exc)
         return
     db.session.commit()
     click.echo(customer.public_id)
@@ -94,39 +77,3 @@ def list_customers(as_json: bool) -> None:
             else:
                 click.echo(f"{c.public_id}  {c.email:<40}  {c.status}")
         offset += len(batch)
-
-
-def ensure_demo_data() -> None:
-    """The demo customer, with every standard claim filled in; idempotent."""
-    if customers.find_by_email(DEMO_EMAIL) is None:
-        customers.create(
-            email=DEMO_EMAIL, password=DEMO_PASSWORD, given_name="Camille", family_name="Martin",
-            phone="+33612345678", birthdate=date(1990, 4, 12), locale="en",
-            address={"street_address": "10 rue de Rivoli", "locality": "Paris",
-                     "postal_code": "75001", "country": "FR"},
-            email_verified=True, phone_verified=True,
-        )
-        db.session.commit()
-
-
-@main.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Prepare the database and demo data, then exit.")
-@with_appcontext
-def demo(host: str, port: int, no_serve: bool) -> None:
-    """Migrate the database, create the demo customer, and serve idp."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
-    ensure_demo_data()
-    issuer = current_app.config["ISSUER"]
-    click.echo(
-        f"\nidp is ready at {issuer}\n"
-        f"  sign in:   {issuer}/login\n"
-        f"  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-        f"  mail without SMTP goes to {current_app.instance_path}/outbox\n"
-    )
-    if no_serve:
-        return
-    from werkzeug.serving import run_simple
-
-    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
