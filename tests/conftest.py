@@ -15,8 +15,10 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from idp import create_app, paths
+from idp import paths
 from idp.extensions import db
+from tests.conftest_support import make_app
+from tests.live import LiveServer, serve
 from tests.mailbox import Mailbox, start_smtp_server
 
 PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
@@ -65,19 +67,6 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
-def make_app(database_url: str, instance: Path, mailbox: Mailbox | None, **overrides: Any) -> Flask:
-    config: dict[str, Any] = {
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "THROTTLE_NAMESPACE": f"test-{uuid.uuid4().hex}",
-    }
-    if mailbox is not None:
-        config.update(SMTP_HOST=mailbox.host, SMTP_PORT=mailbox.port)
-    config.update(overrides)
-    return create_app(config, instance_path=str(instance))
-
-
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     """Per-test overrides; a test changes a setting with ``@pytest.mark.parametrize`` or this."""
@@ -100,3 +89,13 @@ def app(
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path, mailbox: Mailbox) -> Iterator[LiveServer]:
+    """The real app over HTTP on a free loopback port, its ISSUER pointing at that port."""
+    with serve(database_url, tmp_path / "instance", mailbox) as server:
+        yield server
+
+
+__all__ = ["make_app"]

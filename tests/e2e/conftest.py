@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from idp.extensions import db
-from tests.conftest import make_app
-from tests.mailbox import Mailbox
+from tests.live import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The test network is closed: these flags stop Chromium's own background connections.
@@ -32,39 +25,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 # Pages answer in milliseconds; a short wait makes a broken step fail fast instead of in 30 s.
 TIMEOUT_MS = 5_000
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    app: Flask
-    url: str
-
-
-def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"not ready"]
-
-
-@pytest.fixture
-def live_server(database_url: str, tmp_path: Path, mailbox: Mailbox) -> Iterator[LiveServer]:
-    """The real app on 127.0.0.1, with ISSUER on its own port so mailed links come back to it."""
-    # Port 0 lets the kernel choose a free port without a race; the app needs that port in
-    # ISSUER, so it is built after binding and attached to the server before serving.
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, _not_ready, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app = make_app(database_url, tmp_path / "instance", mailbox, ISSUER=url)
-    with app.app_context():
-        db.create_all()
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield LiveServer(app=app, url=url)
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

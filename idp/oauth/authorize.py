@@ -1,0 +1,247 @@
+"""The authorization endpoint's decisions, each a small named step (OIDC Core 3.1.2).
+
+``decide`` runs the steps in order; the first that cannot let the request through says what
+to do instead: show the sign-in page, the account chooser or the consent page, or answer the
+client with an error. Interactions the customer completed are remembered in the Flask session
+against a digest of the request, so returning from the sign-in page continues where it left off.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from flask import session
+
+from idp import security
+from idp.models import BrowserSession, Client
+from idp.oauth import claims as claims_module
+from idp.oauth import signing
+from idp.services import consent
+
+INTERACTION_KEY = "idp_interaction"
+PROMPTS = {"none", "login", "consent", "select_account"}
+RESPONSE_MODES = {"query", "form_post"}
+# Parameters added by our own pages, never part of the client's request.
+OWN_PARAMS = {"csrf_token", "decision"}
+
+
+class Step(StrEnum):
+    LOGIN = "login"
+    SELECT_ACCOUNT = "select_account"
+    CONSENT = "consent"
+
+
+class RequestNotSupported(OAuth2Error):
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuth2Error):
+    error = "request_uri_not_supported"
+
+
+class RegistrationNotSupported(OAuth2Error):
+    error = "registration_not_supported"
+
+
+class AccountSelectionRequired(OAuth2Error):
+    error = "account_selection_required"
+
+
+@dataclass
+class AuthRequest:
+    """The parts of a validated authorization request that idp decides on."""
+
+    client: Client
+    redirect_uri: str
+    redirect_uri_given: bool
+    scope: str
+    state: str | None
+    nonce: str | None
+    response_mode: str
+    prompt: set[str]
+    max_age: int | None
+    login_hint: str | None
+    id_token_hint: dict[str, Any] | None
+    claims: dict[str, Any] | None
+    acr_values: list[str]
+    code_challenge: str | None
+    code_challenge_method: str | None
+    digest: str
+    args: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def scopes(self) -> set[str]:
+        return set(self.scope.split())
+
+
+def parse(grant: Any, values: Any) -> AuthRequest:
+    """Read our parameters off an Authlib-validated grant; bad ones raise with the redirect."""
+    request = grant.request
+    redirect_uri = request.payload.redirect_uri or request.client.get_default_redirect_uri()
+
+    def fail(error: OAuth2Error) -> OAuth2Error:
+        error.redirect_uri = redirect_uri
+        error.state = request.payload.state
+        return error
+
+    data = request.payload.data
+    if data.get("request"):
+        raise fail(RequestNotSupported())
+    if data.get("request_uri"):
+        raise fail(RequestUriNotSupported())
+    if data.get("registration"):
+        raise fail(RegistrationNotSupported())
+    response_mode = data.get("response_mode") or "query"
+    if response_mode not in RESPONSE_MODES:
+        raise fail(InvalidRequestError("Unsupported 'response_mode'."))
+    prompt = set((data.get("prompt") or "").split())
+    if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
+        raise fail(InvalidRequestError("Invalid 'prompt' parameter."))
+    max_age = None
+    if data.get("max_age") not in (None, ""):
+        try:
+            max_age = int(data["max_age"])
+        except ValueError:
+            raise fail(InvalidRequestError("'max_age' must be a number of seconds.")) from None
+        if max_age < 0:
+            raise fail(InvalidRequestError("'max_age' must not be negative."))
+    try:
+        claims_request = claims_module.parse_claims_request(data.get("claims"))
+    except claims_module.ClaimsRequestError as exc:
+        raise fail(InvalidRequestError(f"Invalid 'claims' parameter: {exc}.")) from None
+    hint = None
+    if data.get("id_token_hint"):
+        hint = signing.verify(data["id_token_hint"], expired_ok=True)
+        if hint is None:
+            raise fail(InvalidRequestError("Invalid 'id_token_hint'."))
+    args = {k: values.getlist(k) for k in values if k not in OWN_PARAMS}
+    canonical = urlencode(sorted((k, v) for k, vs in args.items() for v in vs))
+    return AuthRequest(
+        client=request.client,
+        redirect_uri=redirect_uri,
+        redirect_uri_given=bool(request.payload.redirect_uri),
+        scope=request.scope or "",
+        state=request.payload.state,
+        nonce=data.get("nonce"),
+        response_mode=response_mode,
+        prompt=prompt,
+        max_age=max_age,
+        login_hint=(data.get("login_hint") or "")[:320] or None,
+        id_token_hint=hint,
+        claims=claims_request,
+        acr_values=(data.get("acr_values") or "").split(),
+        code_challenge=data.get("code_challenge"),
+        code_challenge_method=data.get("code_challenge_method") or (
+            "S256" if data.get("code_challenge") else None
+        ),
+        digest=security.digest(canonical),
+        args=args,
+    )
+
+
+# --- interactions remembered across the sign-in round trip ---------------------------------
+
+
+def _interaction(req: AuthRequest) -> dict[str, Any]:
+    stored = session.get(INTERACTION_KEY)
+    if isinstance(stored, dict) and stored.get("req") == req.digest:
+        return stored
+    return {"req": req.digest, "at": int(time.time()), "done": []}
+
+
+def mark(req: AuthRequest, step: Step) -> None:
+    interaction = _interaction(req)
+    if step not in interaction["done"]:
+        interaction["done"] = [*interaction["done"], str(step)]
+    session[INTERACTION_KEY] = interaction
+
+
+def begin(req: AuthRequest) -> None:
+    """Start an interaction now: a sign-in must happen after this moment to count."""
+    session[INTERACTION_KEY] = {"req": req.digest, "at": int(time.time()), "done": []}
+
+
+def finish() -> None:
+    session.pop(INTERACTION_KEY, None)
+
+
+def _signed_in_since_begin(req: AuthRequest, browser_session: BrowserSession) -> bool:
+    stored = session.get(INTERACTION_KEY)
+    return (
+        isinstance(stored, dict)
+        and stored.get("req") == req.digest
+        and int(browser_session.auth_time.timestamp()) >= int(stored.get("at", 0))
+    )
+
+
+def _done(req: AuthRequest, step: Step) -> bool:
+    stored = session.get(INTERACTION_KEY)
+    return isinstance(stored, dict) and stored.get("req") == req.digest and step in stored.get("done", [])
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def _error(req: AuthRequest, error: OAuth2Error) -> OAuth2Error:
+    error.redirect_uri = req.redirect_uri
+    error.state = req.state
+    return error
+
+
+def check_login(req: AuthRequest, browser_session: BrowserSession | None) -> Step | None:
+    """Core 3.1.2.3: a session, fresh enough for max_age, of the customer the hint names."""
+    if browser_session is None:
+        reason = "no session"
+    elif _signed_in_since_begin(req, browser_session):
+        return None
+    elif "login" in req.prompt:
+        reason = "prompt=login"
+    elif req.max_age is not None and time.time() - browser_session.auth_time.timestamp() > req.max_age:
+        reason = "max_age"
+    elif req.id_token_hint and req.id_token_hint.get("sub") != browser_session.customer.public_id:
+        reason = "id_token_hint names someone else"
+    else:
+        return None
+    if "none" in req.prompt:
+        raise _error(req, LoginRequiredError(description=f"Sign-in required ({reason})."))
+    return Step.LOGIN
+
+
+def check_account(req: AuthRequest) -> Step | None:
+    if "select_account" in req.prompt and not _done(req, Step.SELECT_ACCOUNT):
+        return Step.SELECT_ACCOUNT
+    return None
+
+
+def check_consent(req: AuthRequest, browser_session: BrowserSession) -> Step | None:
+    """First-party clients are trusted; others need the customer's stored consent."""
+    if _done(req, Step.CONSENT):
+        return None
+    needed = "consent" in req.prompt or (
+        not req.client.first_party
+        and not consent.covers(browser_session.customer, req.client.client_id, req.scopes)
+    )
+    if not needed:
+        return None
+    if "none" in req.prompt:
+        raise _error(req, ConsentRequiredError())
+    return Step.CONSENT
+
+
+def decide(req: AuthRequest, browser_session: BrowserSession | None) -> Step | None:
+    """The first interaction still needed, or None when a code can be issued now."""
+    step = check_login(req, browser_session)
+    if step is not None:
+        return step
+    assert browser_session is not None
+    return check_account(req) or check_consent(req, browser_session)
+
+
+def acr_of(amr: list[str]) -> str:
+    return "urn:idp:acr:mfa" if "mfa" in amr else "urn:idp:acr:pwd"

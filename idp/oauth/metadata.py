@@ -1,0 +1,62 @@
+"""Discovery documents computed from the routes and grants really registered.
+
+OpenID Connect Discovery 1.0 section 3 and RFC 8414 section 2; the two documents share one source.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+
+from idp.oauth import claims, signing
+from idp.oauth.authorize import RESPONSE_MODES
+from idp.oauth.grants import AUTH_METHODS
+
+
+def _url(endpoint: str) -> str:
+    # The issuer, not the request's Host header, is the base of every published URL.
+    return current_app.config["ISSUER"] + url_for(endpoint)
+
+
+def authorization_server() -> dict[str, Any]:
+    return {
+        "issuer": current_app.config["ISSUER"],
+        "authorization_endpoint": _url("oauth.authorize"),
+        "token_endpoint": _url("oauth.token"),
+        "jwks_uri": _url("discovery.jwks"),
+        "userinfo_endpoint": _url("oauth.userinfo_endpoint"),
+        "revocation_endpoint": _url("oauth.revoke"),
+        "introspection_endpoint": _url("oauth.introspect"),
+        "scopes_supported": list(claims.SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": sorted(RESPONSE_MODES),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": [m for m in AUTH_METHODS],
+        "token_endpoint_auth_signing_alg_values_supported": list(signing.SUPPORTED_ALGS),
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "ui_locales_supported": ["en", "fr"],
+        "service_documentation": current_app.config["ISSUER"] + "/",
+    }
+
+
+def openid_configuration() -> dict[str, Any]:
+    document = authorization_server()
+    document.update({
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(signing.SUPPORTED_ALGS),
+        "claims_supported": list(claims.SUPPORTED_CLAIMS),
+        "claims_parameter_supported": True,
+        "claims_locales_supported": ["en", "fr"],
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "require_request_uri_registration": False,
+        "acr_values_supported": ["urn:idp:acr:pwd", "urn:idp:acr:mfa"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "display_values_supported": ["page"],
+        "claim_types_supported": ["normal"],
+    })
+    return document

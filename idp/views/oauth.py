@@ -1,0 +1,164 @@
+"""OAuth 2.0 / OpenID Connect endpoints: thin views over ``idp.oauth``."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, OAuth2Error
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError as CSRFValidationError
+
+from idp.extensions import csrf, db
+from idp.oauth import authorize as flow
+from idp.oauth import claims as claims_module
+from idp.oauth import issuance, responses, userinfo
+from idp.oauth.server import server
+from idp.services import consent, events, sessions, tokens
+from idp.services.events import EventTag
+from idp.views import context
+
+bp = Blueprint("oauth", __name__)
+
+
+def _response_mode() -> str:
+    mode = request.values.get("response_mode", "query")
+    return mode if mode in flow.RESPONSE_MODES else "query"
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # clients may POST authorization requests; our own forms are checked below
+def authorize() -> ResponseReturnValue:
+    try:
+        grant = server().get_consent_grant(end_user=None)
+        req = flow.parse(grant, request.values)
+    except OAuth2Error as error:
+        return responses.authorization_error(error, _response_mode())
+    browser_session = context.current_session()
+
+    decision = request.form.get("decision") if request.method == "POST" else None
+    if decision is not None:
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except CSRFValidationError as exc:
+            raise CSRFError(str(exc)) from exc
+        if browser_session is not None:
+            outcome = _apply_decision(req, decision, browser_session)
+            if outcome is not None:
+                return outcome
+            browser_session = context.current_session()
+
+    try:
+        step = flow.decide(req, browser_session)
+    except OAuth2Error as error:
+        return responses.authorization_error(error, req.response_mode)
+    if step is flow.Step.LOGIN:
+        flow.begin(req)
+        return redirect(_login_url(req))
+    assert browser_session is not None
+    if step is flow.Step.SELECT_ACCOUNT:
+        return render_template("oauth/select_account.html", req=req, customer=browser_session.customer)
+    if step is flow.Step.CONSENT:
+        return render_template(
+            "oauth/consent.html", req=req, customer=browser_session.customer,
+            claims=claims_module.requested_claim_names(req.scope, req.claims),
+            scopes=sorted(req.scopes - consent.SILENT_SCOPES),
+        )
+    return _issue_code(req, browser_session)
+
+
+def _login_url(req: flow.AuthRequest) -> str:
+    back = url_for("oauth.authorize", **req.args)
+    return url_for(
+        "auth.login", next=back, login_hint=req.login_hint,
+        ui_locales=(req.args.get("ui_locales") or [None])[0],
+    )
+
+
+def _apply_decision(req: flow.AuthRequest, decision: str, browser_session: sessions.BrowserSession) -> ResponseReturnValue | None:
+    customer = browser_session.customer
+    if decision == "allow":
+        consent.grant(customer, req.client.client_id, req.scopes)
+        events.record(
+            EventTag.CONSENT_GRANTED, customer=customer, meta=context.request_meta(),
+            client_id=req.client.client_id, channel=issuance.channel_of(req.client),
+        )
+        db.session.commit()
+        flow.mark(req, flow.Step.CONSENT)
+    elif decision == "deny":
+        events.record(
+            EventTag.AUTHORIZATION_DENIED, success=False, customer=customer,
+            meta=context.request_meta(), client_id=req.client.client_id,
+            channel=issuance.channel_of(req.client),
+        )
+        db.session.commit()
+        flow.finish()
+        error = AccessDeniedError(redirect_uri=req.redirect_uri)
+        error.state = req.state
+        return responses.authorization_error(error, req.response_mode)
+    elif decision == "continue":
+        flow.mark(req, flow.Step.SELECT_ACCOUNT)
+    elif decision == "switch":
+        sessions.end(browser_session)
+        db.session.commit()
+        context.set_session_cookie(None)
+        flow.begin(req)
+        flow.mark(req, flow.Step.SELECT_ACCOUNT)
+        return redirect(_login_url(req))
+    return None
+
+
+def _issue_code(req: flow.AuthRequest, browser_session: sessions.BrowserSession) -> ResponseReturnValue:
+    customer = browser_session.customer
+    raw, _code = tokens.create_code(
+        tokens.CodeRequest(
+            client_id=req.client.client_id, customer=customer, redirect_uri=req.redirect_uri,
+            redirect_uri_given=req.redirect_uri_given, scope=req.scope, nonce=req.nonce,
+            code_challenge=req.code_challenge, code_challenge_method=req.code_challenge_method,
+            claims=req.claims, sid=browser_session.sid, auth_time=browser_session.auth_time,
+            acr=flow.acr_of(browser_session.amr or []), amr=list(browser_session.amr or []),
+        ),
+        issuance.lifetimes(),
+    )
+    sessions.join(browser_session, req.client.client_id)
+    events.record(
+        EventTag.CODE_ISSUED, customer=customer, meta=context.request_meta(),
+        client_id=req.client.client_id, channel=issuance.channel_of(req.client),
+        amr=list(browser_session.amr or []),
+    )
+    db.session.commit()
+    flow.finish()
+    params = [("code", raw)]
+    if req.state:
+        params.append(("state", req.state))
+    return responses.to_client(req.redirect_uri, params, req.response_mode)
+
+
+@bp.post("/token")
+@csrf.exempt
+def token() -> ResponseReturnValue:
+    response = server().create_token_response()
+    if response.status_code == 200:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke() -> ResponseReturnValue:
+    response = server().create_endpoint_response("revocation")
+    db.session.commit()
+    return response
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect() -> ResponseReturnValue:
+    return server().create_endpoint_response("introspection")
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo_endpoint() -> ResponseReturnValue:
+    return userinfo.respond()
