@@ -28,6 +28,7 @@ def authorization_server() -> dict[str, Any]:
         "userinfo_endpoint": _url("oauth.userinfo_endpoint"),
         "revocation_endpoint": _url("oauth.revoke"),
         "introspection_endpoint": _url("oauth.introspect"),
+        "registration_endpoint": _url("registration.register"),
         "scopes_supported": list(claims.SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": sorted(RESPONSE_MODES),
@@ -58,5 +59,9 @@ def openid_configuration() -> dict[str, Any]:
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "display_values_supported": ["page"],
         "claim_types_supported": ["normal"],
+        "end_session_endpoint": _url("auth.logout"),
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
     })
     return document

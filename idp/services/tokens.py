@@ -236,13 +236,20 @@ def is_access_token_active(record: AccessToken | None, now: datetime | None = No
 
 
 def revoke_for_session(sid: str) -> int:
-    """Revoke every family born in one browser session (used at logout)."""
+    """Revoke the grants born in one browser session at logout.
+
+    Grants with ``offline_access`` are meant to outlive the session (OIDC Core 11) and stay.
+    """
     families = db.session.execute(
         db.select(TokenFamily).where(TokenFamily.sid == sid, TokenFamily.revoked_at.is_(None))
     ).scalars().all()
+    revoked = 0
     for family in families:
+        if "offline_access" in family.scope.split():
+            continue
         revoke_family(family, "logout")
-    return len(families)
+        revoked += 1
+    return revoked
 
 
 def lookup_refresh(raw: str) -> RefreshToken | None:
