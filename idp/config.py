@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp import security
+
 log = logging.getLogger(__name__)
 
 
@@ -51,9 +53,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUSTED_PROXIES", 0, "Number of reverse proxies whose X-Forwarded-For is trusted.", int),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024, "Largest request body accepted, in bytes.", int),
     Setting("DEFAULT_LOCALE", "en", "Language when nothing else decides: en or fr."),
+    Setting("KEY_ENCRYPTION_KEY", None, "32 random bytes, URL-safe base64, that encrypt signing "
+            "keys at rest; when unset derived from SECRET_KEY, so changing SECRET_KEY then makes "
+            "the stored signing keys unreadable (then run `idp keys rotate --now`)."),
+    Setting("KEY_PUBLISH_AHEAD", 24 * 3600, "Seconds a new signing key is in the JWKS before it "
+            "signs, so clients that cache the JWKS know it before they meet it.", int),
+    Setting("ID_TOKEN_LIFETIME", 300, "Seconds an ID token is valid.", int),
+    Setting("ACCESS_TOKEN_LIFETIME", 300, "Seconds a JWT access token is valid.", int),
+    Setting("ACCESS_TOKEN_ALG", "ES256", "Algorithm of JWT access tokens: ES256 or RS256."),
+    Setting("ACCESS_TOKEN_AUDIENCE", None, "The `aud` of access tokens; default: the issuer."),
+    Setting("CODE_LIFETIME", 60, "Seconds an authorization code can be exchanged (RFC 9700: short).", int),
+    Setting("REFRESH_TOKEN_IDLE_LIFETIME", 30 * 24 * 3600, "Seconds an unused refresh token lives.", int),
+    Setting("REFRESH_TOKEN_ABSOLUTE_LIFETIME", 90 * 24 * 3600,
+            "Seconds a refresh-token family lives at most, however often it is used.", int),
 )
 
 LOCALES = ("en", "fr")
+# HKDF label for the key derived from SECRET_KEY; changing it makes stored signing keys unreadable.
+KEY_ENCRYPTION_INFO = b"idp signing-key encryption v1"
 
 
 def _coerce(setting: Setting, raw: Any) -> Any:
@@ -125,8 +142,25 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("IDP_SECRET_KEY must be at least 32 characters")
     if values["DEFAULT_LOCALE"] not in LOCALES:
         raise ConfigError(f"IDP_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+    if values["KEY_ENCRYPTION_KEY"]:
+        try:
+            security.decode_key(values["KEY_ENCRYPTION_KEY"])
+        except ValueError as exc:
+            raise ConfigError(f"IDP_KEY_ENCRYPTION_KEY must be 32 bytes in base64: {exc}") from exc
+    if values["KEY_PUBLISH_AHEAD"] < 0:
+        raise ConfigError("IDP_KEY_PUBLISH_AHEAD must not be negative")
+    for name in ("ID_TOKEN_LIFETIME", "ACCESS_TOKEN_LIFETIME"):
+        if values[name] <= 0:
+            raise ConfigError(f"IDP_{name} must be positive")
     values["ISSUER"] = values["ISSUER"].rstrip("/")
 
 
 def is_https(values: Mapping[str, Any]) -> bool:
     return str(values["ISSUER"]).startswith("https://")
+
+
+def key_encryption_key(values: Mapping[str, Any]) -> bytes:
+    """The AES-256 key that seals signing keys: the setting, or else derived from SECRET_KEY."""
+    if values.get("KEY_ENCRYPTION_KEY"):
+        return security.decode_key(values["KEY_ENCRYPTION_KEY"])
+    return security.derive_key(values["SECRET_KEY"], KEY_ENCRYPTION_INFO)
