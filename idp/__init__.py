@@ -40,11 +40,19 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     context.init_app(app)
 
-    from idp.views import account, auth, errors
+    from idp.oauth import server
+
+    server.init_app(app)
+
+    from idp.views import account, apps, auth, discovery, errors, oauth, registration
 
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(apps.bp)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(discovery.bp)
+    app.register_blueprint(registration.bp)
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]

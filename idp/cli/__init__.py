@@ -30,10 +30,12 @@ def fail(error: ValidationError) -> None:
 
 
 def _register() -> None:
-    from idp.cli import customers, demo
+    from idp.cli import clients, customers, demo, keys
 
+    main.add_command(clients.clients_group)
     main.add_command(customers.customers_group)
     main.add_command(demo.demo)
+    main.add_command(keys.keys_group)
 
 
 _register()

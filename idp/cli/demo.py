@@ -9,12 +9,18 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
+from idp import config, security
 from idp.extensions import db
-from idp.services import customers
+from idp.models.types import utcnow
+from idp.services import clients, customers, keys
 
 DEMO_EMAIL = "demo@example.com"
 # Public on purpose: the README prints it so anyone can try the demo.
 DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105
+# The demo shop's credentials are fixed for the same reason; never do this for a real client.
+DEMO_CLIENT_ID = "demo-shop"
+DEMO_CLIENT_SECRET = "demo-shop-secret"  # noqa: S105
+DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
 
 
 def ensure_demo_data() -> None:
@@ -28,6 +34,15 @@ def ensure_demo_data() -> None:
             email_verified=True, phone_verified=True,
         )
         db.session.commit()
+    if clients.get(DEMO_CLIENT_ID) is None:
+        client, _ = clients.create(
+            name="Demo shop", client_type="web", redirect_uris=[DEMO_REDIRECT_URI],
+            post_logout_redirect_uris=["http://127.0.0.1:8001/"],
+            backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
+        )
+        client.client_id = DEMO_CLIENT_ID
+        client.client_secret_digest = security.digest(DEMO_CLIENT_SECRET)
+        db.session.commit()
 
 
 @click.command("demo")
@@ -39,11 +54,16 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Migrate the database, create the demo customer, and serve idp."""
     upgrade(directory=current_app.extensions["migrate"].directory)
     ensure_demo_data()
+    keys.ensure_keys(utcnow(), encryption_key=config.key_encryption_key(current_app.config))
+    db.session.commit()
     issuer = current_app.config["ISSUER"]
     click.echo(
         f"\nidp is ready at {issuer}\n"
         f"  sign in:   {issuer}/login\n"
         f"  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+        f"  discovery: {issuer}/.well-known/openid-configuration\n"
+        f"  demo client:   {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET} "
+        f"(redirect URI {DEMO_REDIRECT_URI})\n"
         f"  mail without SMTP goes to {current_app.instance_path}/outbox\n"
     )
     if no_serve:

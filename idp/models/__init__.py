@@ -1,15 +1,31 @@
 """Every model, imported so Alembic and ``db.create_all`` see the whole schema."""
 
+from idp.models.client import Client, ClientType
 from idp.models.customer import Customer, CustomerStatus, PasswordCredential
 from idp.models.events import LoginEvent
+from idp.models.grants import AuthorizationCode, Consent
+from idp.models.keys import KeyState, SigningKey
 from idp.models.links import UsedLink
-from idp.models.sessions import BrowserSession
+from idp.models.registration import InitialAccessToken
+from idp.models.sessions import BrowserSession, SessionClient
+from idp.models.tokens import AccessToken, RefreshToken, TokenFamily
 
 __all__ = [
+    "AccessToken",
+    "AuthorizationCode",
     "BrowserSession",
+    "Client",
+    "ClientType",
+    "Consent",
     "Customer",
     "CustomerStatus",
+    "InitialAccessToken",
+    "KeyState",
     "LoginEvent",
     "PasswordCredential",
+    "RefreshToken",
+    "SessionClient",
+    "SigningKey",
+    "TokenFamily",
     "UsedLink",
 ]

@@ -44,4 +44,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                 ))
         except IntegrityError:
             return False
+        # Spent now, in its own commit: the request may still fail and roll back (token
+        # endpoint), or never commit at all (introspection), and the jti must stay used.
+        db.session.commit()
         return True
