@@ -10,6 +10,8 @@ demo: install  ## Install idp, migrate SQLite, create the demo data and serve on
 
 test: install-test chromium  ## Install test dependencies and run lint and the whole suite.
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 $(BIN)/python:

@@ -33,39 +33,87 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", None, "SQLAlchemy URL; default: SQLite file idp.sqlite3 in the instance folder."),
-    Setting("ISSUER", "http://127.0.0.1:5000", "Public base URL; the OIDC `iss`. https in production."),
-    Setting("SECRET_KEY", None, "Signs cookies and links; generated once into the instance folder when unset."),
-    Setting("REDIS_URL", None, "Redis for rate limits and ephemeral state; in-memory (one process) when unset."),
-    Setting("SMTP_HOST", None, "SMTP server; without it mail goes to the log and instance/outbox/."),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL; default: SQLite file idp.sqlite3 in the instance folder.",
+    ),
+    Setting(
+        "ISSUER", "http://127.0.0.1:5000", "Public base URL; the OIDC `iss`. https in production."
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Signs cookies and links; generated once into the instance folder when unset.",
+    ),
+    Setting(
+        "REDIS_URL",
+        None,
+        "Redis for rate limits and ephemeral state; in-memory (one process) when unset.",
+    ),
+    Setting(
+        "SMTP_HOST", None, "SMTP server; without it mail goes to the log and instance/outbox/."
+    ),
     Setting("SMTP_PORT", 25, "SMTP port.", int),
     Setting("SMTP_USERNAME", None, "SMTP login, when the server wants one."),
     Setting("SMTP_PASSWORD", None, "SMTP password."),
     Setting("SMTP_STARTTLS", False, "Upgrade the SMTP connection with STARTTLS.", bool),
     Setting("MAIL_FROM", "idp <no-reply@localhost>", "Sender of every mail idp sends."),
-    Setting("SESSION_LIFETIME", 14 * 24 * 3600, "Seconds a browser session lives without activity.", int),
-    Setting("SESSION_ABSOLUTE_LIFETIME", 30 * 24 * 3600, "Seconds a browser session lives at most.", int),
-    Setting("EMAIL_LINK_MAX_AGE", 24 * 3600, "Seconds an email verification link stays valid.", int),
+    Setting(
+        "SESSION_LIFETIME", 14 * 24 * 3600, "Seconds a browser session lives without activity.", int
+    ),
+    Setting(
+        "SESSION_ABSOLUTE_LIFETIME", 30 * 24 * 3600, "Seconds a browser session lives at most.", int
+    ),
+    Setting(
+        "EMAIL_LINK_MAX_AGE", 24 * 3600, "Seconds an email verification link stays valid.", int
+    ),
     Setting("RESET_LINK_MAX_AGE", 3600, "Seconds a password reset link stays valid.", int),
     Setting("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes", "Failed sign-ins allowed per account."),
     Setting("LOGIN_LIMIT_PER_IP", "50 per 15 minutes", "Failed sign-ins allowed per client IP."),
-    Setting("FORM_LIMIT_PER_IP", "20 per 15 minutes", "Sign-ups and reset requests allowed per client IP."),
-    Setting("TRUSTED_PROXIES", 0, "Number of reverse proxies whose X-Forwarded-For is trusted.", int),
+    Setting(
+        "FORM_LIMIT_PER_IP",
+        "20 per 15 minutes",
+        "Sign-ups and reset requests allowed per client IP.",
+    ),
+    Setting(
+        "TRUSTED_PROXIES", 0, "Number of reverse proxies whose X-Forwarded-For is trusted.", int
+    ),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024, "Largest request body accepted, in bytes.", int),
     Setting("DEFAULT_LOCALE", "en", "Language when nothing else decides: en or fr."),
-    Setting("KEY_ENCRYPTION_KEY", None, "32 random bytes, URL-safe base64, that encrypt signing "
-            "keys at rest; when unset derived from SECRET_KEY, so changing SECRET_KEY then makes "
-            "the stored signing keys unreadable (then run `idp keys rotate --now`)."),
-    Setting("KEY_PUBLISH_AHEAD", 24 * 3600, "Seconds a new signing key is in the JWKS before it "
-            "signs, so clients that cache the JWKS know it before they meet it.", int),
+    Setting(
+        "KEY_ENCRYPTION_KEY",
+        None,
+        "32 random bytes, URL-safe base64, that encrypt signing "
+        "keys at rest; when unset derived from SECRET_KEY, so changing SECRET_KEY then makes "
+        "the stored signing keys unreadable (then run `idp keys rotate --now`).",
+    ),
+    Setting(
+        "KEY_PUBLISH_AHEAD",
+        24 * 3600,
+        "Seconds a new signing key is in the JWKS before it "
+        "signs, so clients that cache the JWKS know it before they meet it.",
+        int,
+    ),
     Setting("ID_TOKEN_LIFETIME", 300, "Seconds an ID token is valid.", int),
     Setting("ACCESS_TOKEN_LIFETIME", 300, "Seconds a JWT access token is valid.", int),
     Setting("ACCESS_TOKEN_ALG", "ES256", "Algorithm of JWT access tokens: ES256 or RS256."),
     Setting("ACCESS_TOKEN_AUDIENCE", None, "The `aud` of access tokens; default: the issuer."),
-    Setting("CODE_LIFETIME", 60, "Seconds an authorization code can be exchanged (RFC 9700: short).", int),
-    Setting("REFRESH_TOKEN_IDLE_LIFETIME", 30 * 24 * 3600, "Seconds an unused refresh token lives.", int),
-    Setting("REFRESH_TOKEN_ABSOLUTE_LIFETIME", 90 * 24 * 3600,
-            "Seconds a refresh-token family lives at most, however often it is used.", int),
+    Setting(
+        "CODE_LIFETIME",
+        60,
+        "Seconds an authorization code can be exchanged (RFC 9700: short).",
+        int,
+    ),
+    Setting(
+        "REFRESH_TOKEN_IDLE_LIFETIME", 30 * 24 * 3600, "Seconds an unused refresh token lives.", int
+    ),
+    Setting(
+        "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
+        90 * 24 * 3600,
+        "Seconds a refresh-token family lives at most, however often it is used.",
+        int,
+    ),
 )
 
 LOCALES = ("en", "fr")
@@ -88,7 +136,9 @@ def _coerce(setting: Setting, raw: Any) -> Any:
     try:
         return setting.kind(raw)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"IDP_{setting.name} must be a {setting.kind.__name__}, not {raw!r}") from exc
+        raise ConfigError(
+            f"IDP_{setting.name} must be a {setting.kind.__name__}, not {raw!r}"
+        ) from exc
 
 
 def _secret_key(instance_path: Path) -> str:

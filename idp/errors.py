@@ -1,12 +1,12 @@
 """The domain exceptions services raise; views turn them into pages or protocol errors.
 
-    IdpError
-    ├── ValidationError          input a service refuses (field -> message)
-    ├── AuthenticationFailed     wrong email or password, same for both (no enumeration)
-    │   └── AccountDisabled      right password, account switched off by an operator
-    ├── Throttled                too many attempts; carries retry_after seconds
-    ├── InvalidLink              signed link forged, expired or already used
-    └── NotFound                 a record that does not exist
+IdpError
+├── ValidationError          input a service refuses (field -> message)
+├── AuthenticationFailed     wrong email or password, same for both (no enumeration)
+│   └── AccountDisabled      right password, account switched off by an operator
+├── Throttled                too many attempts; carries retry_after seconds
+├── InvalidLink              signed link forged, expired or already used
+└── NotFound                 a record that does not exist
 """
 
 from __future__ import annotations

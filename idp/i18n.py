@@ -7,7 +7,7 @@ customer's own language, then the browser's Accept-Language.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session, url_for
+from flask import Flask, current_app, has_request_context, request, session, url_for
 
 from idp import paths
 from idp.config import LOCALES
@@ -26,6 +26,9 @@ def parse_ui_locales(value: str | None) -> str | None:
 def select_locale() -> str:
     from idp.views.context import current_customer
 
+    if not has_request_context():
+        # Commands and mails rendered outside a request use the default (mails force theirs).
+        return str(current_app.config["DEFAULT_LOCALE"])
     asked = parse_ui_locales(request.args.get("ui_locales"))
     if asked:
         session["ui_locale"] = asked

@@ -15,11 +15,19 @@ PASSWORD = "a long enough passphrase"
 _counter = itertools.count(1)
 
 
-def make_customer(app: Flask, *, email: str | None = None, password: str | None = PASSWORD,
-                  verified: bool = True, **fields: Any) -> Customer:
+def make_customer(
+    app: Flask,
+    *,
+    email: str | None = None,
+    password: str | None = PASSWORD,
+    verified: bool = True,
+    **fields: Any,
+) -> Customer:
     email = email or f"customer{next(_counter)}@example.com"
     with app.app_context():
-        customer = customers.create(email=email, password=password, email_verified=verified, **fields)
+        customer = customers.create(
+            email=email, password=password, email_verified=verified, **fields
+        )
         db.session.commit()
         db.session.refresh(customer)
         db.session.expunge(customer)

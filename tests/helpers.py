@@ -18,7 +18,9 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     return match.group(1)
 
 
-def submit(client: FlaskClient, url: str, data: dict[str, Any], page: str | None = None, **kw: Any) -> TestResponse:
+def submit(
+    client: FlaskClient, url: str, data: dict[str, Any], page: str | None = None, **kw: Any
+) -> TestResponse:
     """POST ``data`` to ``url`` with the CSRF token from ``page`` (default: the same URL)."""
     token = csrf_token(client, page or url)
     return client.post(url, data={"csrf_token": token, **data}, **kw)

@@ -30,7 +30,11 @@ def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> l
 
 @contextmanager
 def serve(
-    database_url: str, instance: Path, mailbox: Mailbox | None, *, create_schema: bool = True,
+    database_url: str,
+    instance: Path,
+    mailbox: Mailbox | None,
+    *,
+    create_schema: bool = True,
     **overrides: Any,
 ) -> Iterator[LiveServer]:
     """The real app on 127.0.0.1, with ISSUER on its own port so links and metadata match."""

@@ -15,17 +15,24 @@ from sqlalchemy.orm import Session
 from idp.cli.demo import DEMO_EMAIL, DEMO_PASSWORD
 from idp.models import Customer
 from idp.security import verify_password
+from tests.cli_runner import run_idp
 
 
-def run_idp(
+def run_script(
     database_url: str, instance: Path, *args: str, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script as an operator would, in its own process."""
+    """Run the installed console script as an operator would, in its own process (slow)."""
     env = {**os.environ, "IDP_DATABASE_URL": database_url, "IDP_SECRET_KEY": "s" * 40}
     script = Path(sys.executable).with_name("idp")
     return subprocess.run(
-        [str(script), *args], input=stdin, capture_output=True, text=True, env=env,
-        cwd=instance, check=False, timeout=120,
+        [str(script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=instance,
+        check=False,
+        timeout=120,
     )
 
 
@@ -39,19 +46,40 @@ def migrated(database_url: str, tmp_path: Path) -> str:
 def test_customers_create_and_list(migrated: str, tmp_path: Path) -> None:
     """`customers create` stores a full profile and hashed password; `list` shows it."""
     result = run_idp(
-        migrated, tmp_path, "customers", "create", "--email", "Zoe@Example.com", "--password-stdin",
-        "--given-name", "Zoé", "--family-name", "Durand", "--phone", "+33 6 12 34 56 78",
-        "--birthdate", "1991-02-03", "--address", '{"locality": "Nantes", "country": "FR"}',
-        "--verified", stdin="a long enough passphrase\n",
+        migrated,
+        tmp_path,
+        "customers",
+        "create",
+        "--email",
+        "Zoe@Example.com",
+        "--password-stdin",
+        "--given-name",
+        "Zoé",
+        "--family-name",
+        "Durand",
+        "--phone",
+        "+33 6 12 34 56 78",
+        "--birthdate",
+        "1991-02-03",
+        "--address",
+        '{"locality": "Nantes", "country": "FR"}',
+        "--verified",
+        stdin="a long enough passphrase\n",
     )
     assert result.returncode == 0, result.stderr
     public_id = result.stdout.strip()
     listing = run_idp(migrated, tmp_path, "customers", "list", "--json")
     rows = [json.loads(line) for line in listing.stdout.splitlines()]
-    assert rows == [{
-        "id": public_id, "email": "Zoe@example.com", "email_verified": True, "name": "Zoé Durand",
-        "status": "active", "created_at": rows[0]["created_at"],
-    }]
+    assert rows == [
+        {
+            "id": public_id,
+            "email": "Zoe@example.com",
+            "email_verified": True,
+            "name": "Zoé Durand",
+            "status": "active",
+            "created_at": rows[0]["created_at"],
+        }
+    ]
 
 
 def test_customers_create_refuses_bad_input(migrated: str, tmp_path: Path) -> None:
@@ -82,18 +110,19 @@ def test_customers_create_duplicate_email(migrated: str, tmp_path: Path) -> None
 def test_demo_prepares_customer_idempotently(migrated: str, tmp_path: Path) -> None:
     """`idp demo --no-serve` twice leaves one demo customer with the documented password."""
     for _ in range(2):
-        result = run_idp(migrated, tmp_path, "demo", "--no-serve")
+        result = run_script(migrated, tmp_path, "demo", "--no-serve")
         assert result.returncode == 0, result.stderr
         assert DEMO_EMAIL in result.stdout and DEMO_PASSWORD in result.stdout
     engine = sa.create_engine(migrated)
     with Session(engine) as session:
-        demo = session.execute(
-            sa.select(Customer).where(Customer.email_normalized == DEMO_EMAIL)
-        ).scalars().all()
+        demo = (
+            session.execute(sa.select(Customer).where(Customer.email_normalized == DEMO_EMAIL))
+            .scalars()
+            .all()
+        )
         assert len(demo) == 1
         customer = demo[0]
         assert customer.email_verified and customer.phone_verified
         assert customer.address and customer.address["locality"] == "Paris"
         assert verify_password(customer.password.password_hash, DEMO_PASSWORD)
     engine.dispose()
-

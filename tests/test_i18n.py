@@ -52,10 +52,26 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     out = tmp_path_factory.mktemp("i18n") / "messages.pot"
     # -k repeats babel.cfg's keywords: Babel < 2.18 ignores keywords set in the mapping file.
     result = subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "-q", "extract",
-         "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
-         "-o", str(out), str(ROOT)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(out),
+            str(ROOT),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return _read(out)
@@ -171,21 +187,39 @@ def test_customer_locale_wins_over_accept_language(app: Flask, client: FlaskClie
 @pytest.mark.parametrize(
     ("locale", "browser", "subject", "greeting", "instruction"),
     [
-        ("fr", EN, "Réinitialisez votre mot de passe", "Bonjour Ana,",
-         "Choisissez un nouveau mot de passe en ouvrant ce lien"),
-        ("en", FR, "Reset your password", "Hello Ana,",
-         "Choose a new password by opening this link:"),
+        (
+            "fr",
+            EN,
+            "Réinitialisez votre mot de passe",
+            "Bonjour Ana,",
+            "Choisissez un nouveau mot de passe en ouvrant ce lien",
+        ),
+        (
+            "en",
+            FR,
+            "Reset your password",
+            "Hello Ana,",
+            "Choose a new password by opening this link:",
+        ),
     ],
     ids=["fr-customer", "en-customer"],
 )
 def test_reset_mail_is_in_the_customers_language(
-    app: Flask, client: FlaskClient, mailbox: Mailbox,
-    locale: str, browser: str, subject: str, greeting: str, instruction: str,
+    app: Flask,
+    client: FlaskClient,
+    mailbox: Mailbox,
+    locale: str,
+    browser: str,
+    subject: str,
+    greeting: str,
+    instruction: str,
 ) -> None:
     """The password reset mail uses the customer's locale, not the requesting browser's."""
     make_customer(app, email="ana@example.com", given_name="Ana", locale=locale)
     response = submit(
-        client, "/forgot-password", {"email": "ana@example.com"},
+        client,
+        "/forgot-password",
+        {"email": "ana@example.com"},
         headers={"Accept-Language": browser},
     )
     assert response.status_code == 200, response.get_data(as_text=True)

@@ -38,12 +38,17 @@ def test_upgrade_downgrade_upgrade_keeps_data(database_url: str, tmp_path: Path)
         head = ScriptDirectory.from_config(
             app.extensions["migrate"].migrate.get_config()
         ).get_current_head()
-        previous = ScriptDirectory.from_config(
-            app.extensions["migrate"].migrate.get_config()
-        ).get_revision(head).down_revision
+        previous = (
+            ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+            .get_revision(head)
+            .down_revision
+        )
         customer = customers.create(
-            email="kept@example.com", password="a long enough passphrase",
-            given_name="Kept", birthdate=date(1980, 1, 2), address={"locality": "Lyon"},
+            email="kept@example.com",
+            password="a long enough passphrase",
+            given_name="Kept",
+            birthdate=date(1980, 1, 2),
+            address={"locality": "Lyon"},
         )
         db.session.commit()
         public_id = customer.public_id

@@ -89,19 +89,33 @@ def clients_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @with_appcontext
 def create_client(
-    name: str, client_type: str, redirect_uris: tuple[str, ...],
-    post_logout_redirect_uris: tuple[str, ...], backchannel_logout_uri: str | None,
-    first_party: bool, auth_method: str | None, id_token_alg: str, scope: str | None,
-    jwks: str | None, jwks_uri: str | None, as_json: bool,
+    name: str,
+    client_type: str,
+    redirect_uris: tuple[str, ...],
+    post_logout_redirect_uris: tuple[str, ...],
+    backchannel_logout_uri: str | None,
+    first_party: bool,
+    auth_method: str | None,
+    id_token_alg: str,
+    scope: str | None,
+    jwks: str | None,
+    jwks_uri: str | None,
+    as_json: bool,
 ) -> None:
     """Register a client and print its id and, once, its secret."""
     try:
         client, secret = clients.create(
-            name=name, client_type=client_type, redirect_uris=redirect_uris,
+            name=name,
+            client_type=client_type,
+            redirect_uris=redirect_uris,
             post_logout_redirect_uris=post_logout_redirect_uris,
-            backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
-            token_endpoint_auth_method=auth_method, id_token_signed_response_alg=id_token_alg,
-            jwks=_json_option(jwks, "--jwks"), jwks_uri=jwks_uri, scope=scope,
+            backchannel_logout_uri=backchannel_logout_uri,
+            first_party=first_party,
+            token_endpoint_auth_method=auth_method,
+            id_token_signed_response_alg=id_token_alg,
+            jwks=_json_option(jwks, "--jwks"),
+            jwks_uri=jwks_uri,
+            scope=scope,
         )
     except ValidationError as exc:
         fail(exc)
@@ -149,11 +163,20 @@ def show_client(client_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @with_appcontext
 def update_client(
-    client_id: str, name: str | None, add_redirect_uri: tuple[str, ...],
-    remove_redirect_uri: tuple[str, ...], add_post_logout_redirect_uri: tuple[str, ...],
-    remove_post_logout_redirect_uri: tuple[str, ...], backchannel_logout_uri: str | None,
-    first_party: bool | None, auth_method: str | None, id_token_alg: str | None,
-    scope: str | None, jwks: str | None, jwks_uri: str | None, rotate_secret: bool,
+    client_id: str,
+    name: str | None,
+    add_redirect_uri: tuple[str, ...],
+    remove_redirect_uri: tuple[str, ...],
+    add_post_logout_redirect_uri: tuple[str, ...],
+    remove_post_logout_redirect_uri: tuple[str, ...],
+    backchannel_logout_uri: str | None,
+    first_party: bool | None,
+    auth_method: str | None,
+    id_token_alg: str | None,
+    scope: str | None,
+    jwks: str | None,
+    jwks_uri: str | None,
+    rotate_secret: bool,
     as_json: bool,
 ) -> None:
     """Change a client's registration; print it, with the new secret when rotated."""
@@ -161,8 +184,11 @@ def update_client(
     changes: dict[str, Any] = {}
     for field, added, removed in (
         ("redirect_uris", add_redirect_uri, remove_redirect_uri),
-        ("post_logout_redirect_uris", add_post_logout_redirect_uri,
-         remove_post_logout_redirect_uri),
+        (
+            "post_logout_redirect_uris",
+            add_post_logout_redirect_uri,
+            remove_post_logout_redirect_uri,
+        ),
     ):
         if not added and not removed:
             continue
@@ -172,13 +198,15 @@ def update_client(
             fail(ValidationError({field: f"not registered: {', '.join(missing)}"}))
         changes[field] = [uri for uri in current if uri not in removed] + list(added)
     for field, value in (
-        ("name", name), ("first_party", first_party), ("token_endpoint_auth_method", auth_method),
-        ("id_token_signed_response_alg", id_token_alg), ("scope", scope),
+        ("name", name),
+        ("first_party", first_party),
+        ("token_endpoint_auth_method", auth_method),
+        ("id_token_signed_response_alg", id_token_alg),
+        ("scope", scope),
     ):
         if value is not None:
             changes[field] = value
-    for field, raw in (("backchannel_logout_uri", backchannel_logout_uri),
-                       ("jwks_uri", jwks_uri)):
+    for field, raw in (("backchannel_logout_uri", backchannel_logout_uri), ("jwks_uri", jwks_uri)):
         if raw is not None:
             changes[field] = raw or None
     if jwks is not None:
@@ -226,8 +254,14 @@ def registration_token(single_use: bool, expires_in: int | None, as_json: bool) 
         return
     db.session.commit()
     if as_json:
-        click.echo(json.dumps({
-            "initial_access_token": token, "single_use": single_use, "expires_in": expires_in,
-        }))
+        click.echo(
+            json.dumps(
+                {
+                    "initial_access_token": token,
+                    "single_use": single_use,
+                    "expires_in": expires_in,
+                }
+            )
+        )
     else:
         click.echo(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import datetime
 
 import click
 from flask.cli import with_appcontext
@@ -35,8 +35,14 @@ def customers_group() -> None:
 @click.option("--verified", is_flag=True, help="Mark the email (and phone) as verified.")
 @with_appcontext
 def create_customer(
-    email: str, password_stdin: bool, given_name: str | None, family_name: str | None,
-    phone: str | None, birthdate: date | None, address: str | None, locale: str | None,
+    email: str,
+    password_stdin: bool,
+    given_name: str | None,
+    family_name: str | None,
+    phone: str | None,
+    birthdate: datetime | None,
+    address: str | None,
+    locale: str | None,
     verified: bool,
 ) -> None:
     """Create a customer; without --password-stdin the account has no password yet."""
@@ -49,10 +55,16 @@ def create_customer(
         raise click.BadParameter("must be a JSON object", param_hint="--address")
     try:
         customer = customers.create(
-            email=email, password=password, given_name=given_name, family_name=family_name,
-            phone=phone, birthdate=birthdate.date() if birthdate else None,
-            address=parsed_address, locale=locale,
-            email_verified=verified, phone_verified=verified,
+            email=email,
+            password=password,
+            given_name=given_name,
+            family_name=family_name,
+            phone=phone,
+            birthdate=birthdate.date() if birthdate else None,
+            address=parsed_address,
+            locale=locale,
+            email_verified=verified,
+            phone_verified=verified,
         )
     except ValidationError as exc:
         fail(exc)
@@ -70,10 +82,18 @@ def list_customers(as_json: bool) -> None:
     while batch := customers.list_customers(limit=500, offset=offset):
         for c in batch:
             if as_json:
-                click.echo(json.dumps({
-                    "id": c.public_id, "email": c.email, "email_verified": c.email_verified,
-                    "name": c.name, "status": c.status, "created_at": c.created_at.isoformat(),
-                }))
+                click.echo(
+                    json.dumps(
+                        {
+                            "id": c.public_id,
+                            "email": c.email,
+                            "email_verified": c.email_verified,
+                            "name": c.name,
+                            "status": c.status,
+                            "created_at": c.created_at.isoformat(),
+                        }
+                    )
+                )
             else:
                 click.echo(f"{c.public_id}  {c.email:<40}  {c.status}")
         offset += len(batch)

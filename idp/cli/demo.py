@@ -27,16 +27,28 @@ def ensure_demo_data() -> None:
     """The demo customer, with every standard claim filled in; idempotent."""
     if customers.find_by_email(DEMO_EMAIL) is None:
         customers.create(
-            email=DEMO_EMAIL, password=DEMO_PASSWORD, given_name="Camille", family_name="Martin",
-            phone="+33612345678", birthdate=date(1990, 4, 12), locale="en",
-            address={"street_address": "10 rue de Rivoli", "locality": "Paris",
-                     "postal_code": "75001", "country": "FR"},
-            email_verified=True, phone_verified=True,
+            email=DEMO_EMAIL,
+            password=DEMO_PASSWORD,
+            given_name="Camille",
+            family_name="Martin",
+            phone="+33612345678",
+            birthdate=date(1990, 4, 12),
+            locale="en",
+            address={
+                "street_address": "10 rue de Rivoli",
+                "locality": "Paris",
+                "postal_code": "75001",
+                "country": "FR",
+            },
+            email_verified=True,
+            phone_verified=True,
         )
         db.session.commit()
     if clients.get(DEMO_CLIENT_ID) is None:
         client, _ = clients.create(
-            name="Demo shop", client_type="web", redirect_uris=[DEMO_REDIRECT_URI],
+            name="Demo shop",
+            client_type="web",
+            redirect_uris=[DEMO_REDIRECT_URI],
             post_logout_redirect_uris=["http://127.0.0.1:8001/"],
             backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
         )

@@ -34,9 +34,13 @@ def list_keys(as_json: bool) -> None:
     now = utcnow()
     for key in keys.list_keys():
         row = {
-            "kid": key.kid, "alg": key.alg, "state": str(key.state(now)),
-            "created_at": _date(key.created_at), "activates_at": _date(key.activates_at),
-            "retired_at": _date(key.retired_at), "expires_at": _date(key.expires_at),
+            "kid": key.kid,
+            "alg": key.alg,
+            "state": str(key.state(now)),
+            "created_at": _date(key.created_at),
+            "activates_at": _date(key.activates_at),
+            "retired_at": _date(key.retired_at),
+            "expires_at": _date(key.expires_at),
         }
         if as_json:
             click.echo(json.dumps(row))
@@ -52,7 +56,9 @@ def list_keys(as_json: bool) -> None:
     "--alg", type=click.Choice([*keys.ALGORITHMS, "all"]), default="all", show_default=True
 )
 @click.option(
-    "--now", "immediately", is_flag=True,
+    "--now",
+    "immediately",
+    is_flag=True,
     help="Emergency, after a leak: the new key signs at once and the old one stops signing at "
     "once, but stays in the JWKS until the tokens it signed expire. Without it the new key is "
     "published IDP_KEY_PUBLISH_AHEAD seconds before it signs.",
@@ -71,9 +77,9 @@ def rotate(alg: str, immediately: bool) -> None:
     created = []
     try:
         for name in keys.ALGORITHMS if alg == "all" else (alg,):
-            created.append(keys.rotate(
-                name, publish_ahead, lifetime, now, encryption_key=encryption_key
-            ))
+            created.append(
+                keys.rotate(name, publish_ahead, lifetime, now, encryption_key=encryption_key)
+            )
     except ValidationError as exc:
         db.session.rollback()
         fail(exc)

@@ -36,7 +36,7 @@ def loopback_without_port(uri: str) -> str | None:
     match = _LOOPBACK.match(uri)
     if match is None or (match.group(2) and int(match.group(2)) > 65535):
         return None
-    return f"http://{match.group(1)}{uri[match.end():]}"
+    return f"http://{match.group(1)}{uri[match.end() :]}"
 
 
 class Client(db.Model, ClientMixin):  # type: ignore[name-defined,misc]

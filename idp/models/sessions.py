@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
@@ -36,3 +36,18 @@ class BrowserSession(db.Model):  # type: ignore[name-defined,misc]
 
     def is_live(self, now: datetime) -> bool:
         return self.ended_at is None and self.expires_at > now
+
+
+class SessionClient(db.Model):  # type: ignore[name-defined,misc]
+    """A client that received tokens within a browser session: who to tell at logout."""
+
+    __tablename__ = "session_client"
+    __table_args__ = (UniqueConstraint("session_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("browser_session.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -79,6 +79,11 @@ class AuthRequest:
     def scopes(self) -> set[str]:
         return set(self.scope.split())
 
+    @property
+    def consent_scopes(self) -> set[str]:
+        """What consent must cover: the scopes, and those of claims asked for by name."""
+        return self.scopes | claims_module.scopes_of(self.claims)
+
 
 def parse(grant: Any, values: Any) -> AuthRequest:
     """Read our parameters off an Authlib-validated grant; bad ones raise with the redirect."""
@@ -134,12 +139,11 @@ def parse(grant: Any, values: Any) -> AuthRequest:
         max_age=max_age,
         login_hint=(data.get("login_hint") or "")[:320] or None,
         id_token_hint=hint,
-        claims=claims_request,
+        claims=claims_module.restrict(claims_request, set((request.client.scope or "").split())),
         acr_values=(data.get("acr_values") or "").split(),
         code_challenge=data.get("code_challenge"),
-        code_challenge_method=data.get("code_challenge_method") or (
-            "S256" if data.get("code_challenge") else None
-        ),
+        code_challenge_method=data.get("code_challenge_method")
+        or ("S256" if data.get("code_challenge") else None),
         digest=security.digest(canonical),
         args=args,
     )
@@ -152,7 +156,7 @@ def _interaction(req: AuthRequest) -> dict[str, Any]:
     stored = session.get(INTERACTION_KEY)
     if isinstance(stored, dict) and stored.get("req") == req.digest:
         return stored
-    return {"req": req.digest, "at": int(time.time()), "done": []}
+    return {"req": req.digest, "at": time.time(), "done": []}
 
 
 def mark(req: AuthRequest, step: Step) -> None:
@@ -163,8 +167,12 @@ def mark(req: AuthRequest, step: Step) -> None:
 
 
 def begin(req: AuthRequest) -> None:
-    """Start an interaction now: a sign-in must happen after this moment to count."""
-    session[INTERACTION_KEY] = {"req": req.digest, "at": int(time.time()), "done": []}
+    """Start an interaction now: a sign-in must happen after this moment to count.
+
+    The moment keeps its fraction of a second: in whole seconds, a session signed in earlier
+    within the same second would pass for a new sign-in (prompt=login, max_age).
+    """
+    session[INTERACTION_KEY] = {"req": req.digest, "at": time.time(), "done": []}
 
 
 def finish() -> None:
@@ -176,13 +184,17 @@ def _signed_in_since_begin(req: AuthRequest, browser_session: BrowserSession) ->
     return (
         isinstance(stored, dict)
         and stored.get("req") == req.digest
-        and int(browser_session.auth_time.timestamp()) >= int(stored.get("at", 0))
+        and browser_session.auth_time.timestamp() >= float(stored.get("at", 0))
     )
 
 
 def _done(req: AuthRequest, step: Step) -> bool:
     stored = session.get(INTERACTION_KEY)
-    return isinstance(stored, dict) and stored.get("req") == req.digest and step in stored.get("done", [])
+    return (
+        isinstance(stored, dict)
+        and stored.get("req") == req.digest
+        and step in stored.get("done", [])
+    )
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -202,7 +214,10 @@ def check_login(req: AuthRequest, browser_session: BrowserSession | None) -> Ste
         return None
     elif "login" in req.prompt:
         reason = "prompt=login"
-    elif req.max_age is not None and time.time() - browser_session.auth_time.timestamp() > req.max_age:
+    elif (
+        req.max_age is not None
+        and time.time() - browser_session.auth_time.timestamp() > req.max_age
+    ):
         reason = "max_age"
     elif req.id_token_hint and req.id_token_hint.get("sub") != browser_session.customer.public_id:
         reason = "id_token_hint names someone else"
@@ -225,7 +240,7 @@ def check_consent(req: AuthRequest, browser_session: BrowserSession) -> Step | N
         return None
     needed = "consent" in req.prompt or (
         not req.client.first_party
-        and not consent.covers(browser_session.customer, req.client.client_id, req.scopes)
+        and not consent.covers(browser_session.customer, req.client.client_id, req.consent_scopes)
     )
     if not needed:
         return None

@@ -9,8 +9,19 @@ from idp.models import Customer
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": (
-        "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
-        "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
+        "name",
+        "family_name",
+        "given_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
         "updated_at",
     ),
     "email": ("email", "email_verified"),
@@ -19,7 +30,17 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 }
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 SUPPORTED_CLAIMS = (
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
     *sorted({claim for claims in SCOPE_CLAIMS.values() for claim in claims}),
 )
 
@@ -51,6 +72,29 @@ def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
                 raise ClaimsRequestError(f"claims.{target}.{name} must be null or an object")
         parsed[target] = member
     return parsed
+
+
+def scopes_of(claims_request: dict[str, Any] | None) -> set[str]:
+    """The scopes whose claims a ``claims`` request names (5.5 is another way to ask for them,
+    not a way around consent): consent must cover these as if they had been asked by scope."""
+    names = {name for member in (claims_request or {}).values() for name in member}
+    return {scope for scope, claims in SCOPE_CLAIMS.items() if names & set(claims)}
+
+
+def restrict(
+    claims_request: dict[str, Any] | None, allowed_scopes: set[str]
+) -> dict[str, Any] | None:
+    """Drop claims of scopes the client is not registered for: naming a claim does not widen
+    what the client may see."""
+    if not claims_request:
+        return claims_request
+    barred = {
+        c for scope, claims in SCOPE_CLAIMS.items() if scope not in allowed_scopes for c in claims
+    }
+    return {
+        target: {name: spec for name, spec in member.items() if name not in barred}
+        for target, member in claims_request.items()
+    }
 
 
 def requested_claim_names(scope: str, claims_request: dict[str, Any] | None) -> list[str]:
@@ -92,7 +136,9 @@ def _select(customer: Customer, names: list[str]) -> dict[str, Any]:
     return {name: available[name] for name in names if name in available}
 
 
-def userinfo(customer: Customer, scope: str, claims_request: dict[str, Any] | None) -> dict[str, Any]:
+def userinfo(
+    customer: Customer, scope: str, claims_request: dict[str, Any] | None
+) -> dict[str, Any]:
     """The UserInfo response: ``sub``, the scope's claims and those asked for by name."""
     names = [c for item in scope.split() for c in SCOPE_CLAIMS.get(item, ())]
     names += list((claims_request or {}).get("userinfo", {}).keys())

@@ -30,7 +30,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     def resolve_client_public_key(self, client: Client) -> Any:
         if not client.jwks:
             raise InvalidClientError(description="The client registered no public keys (jwks).")
-        return KeySet.import_key_set(client.jwks)
+        return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         """Each assertion once (RFC 7523 3, item 7): the primary key refuses a second use."""
@@ -38,10 +38,13 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             return False
         try:
             with db.session.begin_nested():
-                db.session.add(UsedLink(
-                    nonce_digest=security.digest(f"{claims.get('iss')}:{jti}"),
-                    purpose="client-assertion", expires_at=utcnow() + JTI_MEMORY,
-                ))
+                db.session.add(
+                    UsedLink(
+                        nonce_digest=security.digest(f"{claims.get('iss')}:{jti}"),
+                        purpose="client-assertion",
+                        expires_at=utcnow() + JTI_MEMORY,
+                    )
+                )
         except IntegrityError:
             return False
         # Spent now, in its own commit: the request may still fail and roll back (token

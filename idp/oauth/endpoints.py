@@ -51,7 +51,11 @@ class FoundToken:
 
 def find(token: str, hint: str | None) -> FoundToken | None:
     """Look the token up as the hint says first, then as the other kind (RFC 7009 2.1)."""
-    kinds = ["refresh_token", "access_token"] if hint == "refresh_token" else ["access_token", "refresh_token"]
+    kinds = (
+        ["refresh_token", "access_token"]
+        if hint == "refresh_token"
+        else ["access_token", "refresh_token"]
+    )
     for kind in kinds:
         if kind == "access_token":
             claims = signing.verify(token, typ=issuance.ACCESS_TOKEN_TYP)
@@ -82,14 +86,26 @@ class Revocation(RevocationEndpoint):
 
     def revoke_token(self, token: FoundToken, request: Any) -> None:
         """Revoking either token ends the whole grant: RFC 7009 2.1 allows it, and it is safer."""
-        family = token.access.family if token.access is not None else token.refresh.family  # type: ignore[union-attr]
+        if token.access is not None:
+            family = token.access.family
+        else:
+            assert token.refresh is not None
+            family = token.refresh.family
         if family is not None:
             tokens.revoke_family(family, "revoked")
         elif token.access is not None and token.access.revoked_at is None:
             token.access.revoked_at = utcnow()
-        customer = token.access.customer if token.access is not None else token.refresh.family.customer  # type: ignore[union-attr]
+        customer = (
+            token.access.customer
+            if token.access is not None
+            else family.customer
+            if family
+            else None
+        )
         events.record(
-            EventTag.TOKEN_REVOKED, customer=customer, meta=issuance.request_meta(),
+            EventTag.TOKEN_REVOKED,
+            customer=customer,
+            meta=issuance.request_meta(),
             client_id=token.client_id,
         )
 
@@ -108,15 +124,23 @@ class Introspection(IntrospectionEndpoint):
         if token.access is not None and token.claims is not None:
             claims = token.claims
             return {
-                "active": True, "token_type": "Bearer", "client_id": claims["client_id"],
-                "scope": claims.get("scope", ""), "sub": claims["sub"], "aud": claims["aud"],
-                "iss": claims["iss"], "exp": claims["exp"], "iat": claims["iat"],
+                "active": True,
+                "token_type": "Bearer",
+                "client_id": claims["client_id"],
+                "scope": claims.get("scope", ""),
+                "sub": claims["sub"],
+                "aud": claims["aud"],
+                "iss": claims["iss"],
+                "exp": claims["exp"],
+                "iat": claims["iat"],
                 "jti": claims["jti"],
             }
         assert token.refresh is not None
         family = token.refresh.family
         return {
-            "active": True, "token_type": "refresh_token", "client_id": family.client_id,
+            "active": True,
+            "token_type": "refresh_token",
+            "client_id": family.client_id,
             "scope": family.scope,
             "sub": family.customer.public_id if family.customer is not None else family.client_id,
             "exp": int(min(token.refresh.expires_at, family.expires_at).timestamp()),

@@ -1,8 +1,8 @@
-"""Authlib grant classes bound to idp's storage: code (+PKCE, +OIDC), refresh, client credentials."""
+"""Authlib grant classes on idp's storage: code (+PKCE, +OIDC), refresh, client credentials."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
@@ -20,10 +20,13 @@ from idp.services.events import EventTag
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
-def _replayed(replay: tokens.Replay, tag: EventTag) -> None:
+def _replayed(replay: tokens.Replay, tag: EventTag) -> NoReturn:
     """Record a replay in its own committed transaction, then refuse the request."""
     events.record(
-        tag, success=False, meta=issuance.request_meta(), client_id=replay.client_id,
+        tag,
+        success=False,
+        meta=issuance.request_meta(),
+        client_id=replay.client_id,
         reason=replay.reason,
         customer=db.session.get(Customer, replay.customer_id) if replay.customer_id else None,
     )
@@ -34,7 +37,7 @@ def _replayed(replay: tokens.Replay, tag: EventTag) -> None:
 class PKCE(CodeChallenge):
     """RFC 7636 with S256 only (RFC 9700 2.1.1: plain is refused)."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 - Authlib reads this list
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
@@ -49,7 +52,8 @@ class PKCE(CodeChallenge):
             from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
             raise InvalidRequestError(
-                "Public clients must send a PKCE 'code_challenge' (S256).", redirect_uri=redirect_uri
+                "Public clients must send a PKCE 'code_challenge' (S256).",
+                redirect_uri=redirect_uri,
             )
 
 
@@ -66,9 +70,12 @@ class OpenIDCode(_OpenIDCode):
             return token
         code: AuthorizationCode = grant.request.authorization_code
         token["id_token"] = issuance.id_token(
-            client=grant.request.client, customer=grant.request.user,
-            family=getattr(g, "idp_token_family", None), nonce=code.nonce,
-            access_token=token.get("access_token"), claims_request=code.claims,
+            client=grant.request.client,
+            customer=grant.request.user,
+            family=getattr(g, "idp_token_family", None),
+            nonce=code.nonce,
+            access_token=token.get("access_token"),
+            claims_request=code.claims,
         )
         return token
 
@@ -104,8 +111,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not customer.is_active:
             return None
         g.idp_token_family = tokens.start_family(
-            client_id=authorization_code.client_id, customer=customer,
-            scope=authorization_code.scope, lifetimes=issuance.lifetimes(), code=authorization_code,
+            client_id=authorization_code.client_id,
+            customer=customer,
+            scope=authorization_code.scope,
+            lifetimes=issuance.lifetimes(),
+            code=authorization_code,
         )
         return customer
 
@@ -147,11 +157,19 @@ class RefreshIdToken:
         if family is None or not is_openid_scope(token.get("scope")):
             return token
         token["id_token"] = issuance.id_token(
-            client=grant.request.client, customer=grant.request.user, family=family,
-            nonce=None, access_token=token.get("access_token"), claims_request=family.claims,
+            client=grant.request.client,
+            customer=grant.request.user,
+            family=family,
+            nonce=None,
+            access_token=token.get("access_token"),
+            claims_request=family.claims,
         )
         return token
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    TOKEN_ENDPOINT_AUTH_METHODS = [  # noqa: RUF012 - Authlib reads this list
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ]

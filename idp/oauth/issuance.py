@@ -77,7 +77,9 @@ def generate(
             claims["sid"] = family.sid
     token: dict[str, Any] = {
         "token_type": "Bearer",
-        "access_token": signing.sign(claims, current_app.config["ACCESS_TOKEN_ALG"], ACCESS_TOKEN_TYP),
+        "access_token": signing.sign(
+            claims, current_app.config["ACCESS_TOKEN_ALG"], ACCESS_TOKEN_TYP
+        ),
         "expires_in": ttl,
         "scope": scope or "",
     }
@@ -95,20 +97,31 @@ def save(token: dict[str, Any], request: OAuth2Request) -> None:
     claims = signing.unverified_claims(token["access_token"])
     if family is None and "refresh_token" in token:
         family = tokens.start_family(
-            client_id=client.client_id, customer=user, scope=token.get("scope", ""),
+            client_id=client.client_id,
+            customer=user,
+            scope=token.get("scope", ""),
             lifetimes=life,
         )
     tokens.record_access_token(
-        jti=claims["jti"], client_id=client.client_id, customer=user, scope=claims["scope"],
-        family=family, expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        jti=claims["jti"],
+        client_id=client.client_id,
+        customer=user,
+        scope=claims["scope"],
+        family=family,
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )
     if "refresh_token" in token:
         assert family is not None
         raw = token["refresh_token"]
         tokens.store_refresh_token(family, raw, life)
     events.record(
-        EventTag.TOKEN_ISSUED if request.payload.grant_type != "refresh_token" else EventTag.TOKEN_REFRESHED,
-        customer=user, meta=request_meta(), client_id=client.client_id, channel=channel_of(client),
+        EventTag.TOKEN_ISSUED
+        if request.payload.grant_type != "refresh_token"
+        else EventTag.TOKEN_REFRESHED,
+        customer=user,
+        meta=request_meta(),
+        client_id=client.client_id,
+        channel=channel_of(client),
         method=request.payload.grant_type,
     )
 

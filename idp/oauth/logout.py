@@ -40,7 +40,9 @@ class LogoutRequest:
     def names_session(self, session: BrowserSession | None) -> bool:
         """The id_token_hint was issued in this very session: the RP asked, no need to confirm."""
         return bool(
-            session is not None and self.hint and self.hint.get("sid") == session.sid
+            session is not None
+            and self.hint
+            and self.hint.get("sid") == session.sid
             and self.hint.get("sub") == session.customer.public_id
         )
 
@@ -112,7 +114,9 @@ class Delivery:
 def _post(delivery: Delivery, token: str) -> None:
     body = urllib.parse.urlencode({"logout_token": token}).encode()
     request = urllib.request.Request(  # noqa: S310 - registered https (or loopback) URI
-        delivery.uri, data=body, method="POST",
+        delivery.uri,
+        data=body,
+        method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
@@ -127,15 +131,24 @@ def _post(delivery: Delivery, token: str) -> None:
 
 def notify_backchannel(session: BrowserSession) -> list[Delivery]:
     """Tell every client that took part in the session, in parallel, each with a short timeout."""
-    participants = db.session.execute(
-        db.select(SessionClient.client_id).where(SessionClient.session_id == session.id)
-    ).scalars().all()
+    participants = (
+        db.session.execute(
+            db.select(SessionClient.client_id).where(SessionClient.session_id == session.id)
+        )
+        .scalars()
+        .all()
+    )
     jobs: list[tuple[Delivery, str]] = []
     for client_id in participants:
         client = clients.get(client_id)
         if client is None or not client.backchannel_logout_uri:
             continue
-        jobs.append((Delivery(client.client_id, client.backchannel_logout_uri), logout_token(client, session)))
+        jobs.append(
+            (
+                Delivery(client.client_id, client.backchannel_logout_uri),
+                logout_token(client, session),
+            )
+        )
     threads = [threading.Thread(target=_post, args=job, daemon=True) for job in jobs]
     for thread in threads:
         thread.start()

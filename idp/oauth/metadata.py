@@ -46,22 +46,24 @@ def authorization_server() -> dict[str, Any]:
 
 def openid_configuration() -> dict[str, Any]:
     document = authorization_server()
-    document.update({
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(signing.SUPPORTED_ALGS),
-        "claims_supported": list(claims.SUPPORTED_CLAIMS),
-        "claims_parameter_supported": True,
-        "claims_locales_supported": ["en", "fr"],
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
-        "require_request_uri_registration": False,
-        "acr_values_supported": ["urn:idp:acr:pwd", "urn:idp:acr:mfa"],
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "display_values_supported": ["page"],
-        "claim_types_supported": ["normal"],
-        "end_session_endpoint": _url("auth.logout"),
-        "backchannel_logout_supported": True,
-        "backchannel_logout_session_supported": True,
-        "frontchannel_logout_supported": False,
-    })
+    document.update(
+        {
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": list(signing.SUPPORTED_ALGS),
+            "claims_supported": list(claims.SUPPORTED_CLAIMS),
+            "claims_parameter_supported": True,
+            "claims_locales_supported": ["en", "fr"],
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "require_request_uri_registration": False,
+            "acr_values_supported": ["urn:idp:acr:pwd", "urn:idp:acr:mfa"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "display_values_supported": ["page"],
+            "claim_types_supported": ["normal"],
+            "end_session_endpoint": _url("auth.logout"),
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
+            "frontchannel_logout_supported": False,
+        }
+    )
     return document

@@ -35,20 +35,31 @@ APPLICATION_TYPES = {"web": ClientType.WEB, "native": ClientType.NATIVE}
 # Metadata asking for what idp does not do (encryption, signed UserInfo, pairwise subjects):
 # ignoring it, as RFC 7591 2 allows for unknown fields, would let the client believe it has it.
 UNSUPPORTED = (
-    "id_token_encrypted_response_alg", "id_token_encrypted_response_enc",
-    "userinfo_signed_response_alg", "userinfo_encrypted_response_alg",
-    "userinfo_encrypted_response_enc", "request_object_encryption_alg",
-    "request_object_encryption_enc", "authorization_encrypted_response_alg",
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "userinfo_signed_response_alg",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
+    "request_object_encryption_alg",
+    "request_object_encryption_enc",
+    "authorization_encrypted_response_alg",
     "authorization_encrypted_response_enc",
 )
 # RFC 7592 2.2: the server's own fields, which an update request must not carry.
 SERVER_FIELDS = (
-    "registration_access_token", "registration_client_uri", "client_secret_expires_at",
+    "registration_access_token",
+    "registration_client_uri",
+    "client_secret_expires_at",
     "client_id_issued_at",
 )
 # RFC 7591 2 metadata kept as registered in ``Client.software``.
 SOFTWARE_FIELDS = (
-    "client_uri", "logo_uri", "policy_uri", "tos_uri", "contacts", "software_id",
+    "client_uri",
+    "logo_uri",
+    "policy_uri",
+    "tos_uri",
+    "contacts",
+    "software_id",
     "software_version",
 )
 # OIDC Registration 2.1 / RFC 7591 2.2: ``client_name#fr``; a BCP 47 tag in its usual shape.
@@ -243,13 +254,17 @@ def register(document: Any) -> tuple[Client, str | None, str]:
     values = metadata.values
     try:
         client, secret = clients.create(
-            name=values["name"], client_type=metadata.client_type,
+            name=values["name"],
+            client_type=metadata.client_type,
             redirect_uris=values["redirect_uris"],
             post_logout_redirect_uris=values["post_logout_redirect_uris"],
-            backchannel_logout_uri=values["backchannel_logout_uri"], first_party=False,
+            backchannel_logout_uri=values["backchannel_logout_uri"],
+            first_party=False,
             token_endpoint_auth_method=values["token_endpoint_auth_method"],
             id_token_signed_response_alg=values["id_token_signed_response_alg"],
-            jwks=values["jwks"], jwks_uri=values["jwks_uri"], scope=values["scope"],
+            jwks=values["jwks"],
+            jwks_uri=values["jwks_uri"],
+            scope=values["scope"],
             extra=values["software"],
         )
         # create() gives the type's default grants; the client gets the ones it asked for.

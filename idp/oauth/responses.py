@@ -14,7 +14,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 
-def to_client(redirect_uri: str, params: list[tuple[str, str]], response_mode: str) -> ResponseReturnValue:
+def to_client(
+    redirect_uri: str, params: list[tuple[str, str]], response_mode: str
+) -> ResponseReturnValue:
     params = [*params, ("iss", current_app.config["ISSUER"])]
     if response_mode == "form_post":
         body = render_template("oauth/form_post.html", action=redirect_uri, params=params)
@@ -30,9 +32,7 @@ def to_client(redirect_uri: str, params: list[tuple[str, str]], response_mode: s
 
 def authorization_error(error: OAuth2Error, response_mode: str = "query") -> ResponseReturnValue:
     if not error.redirect_uri:
-        body = render_template(
-            "oauth/error.html", error=error.error, description=error.description
-        )
+        body = render_template("oauth/error.html", error=error.error, description=error.description)
         return body, 400
     params = [("error", error.error)]
     if error.description:

@@ -50,7 +50,9 @@ def jwks() -> dict[str, Any]:
     return document
 
 
-def verify(token: str, *, typ: str | None = None, expired_ok: bool = False) -> dict[str, Any] | None:
+def verify(
+    token: str, *, typ: str | None = None, expired_ok: bool = False
+) -> dict[str, Any] | None:
     """Claims of a JWT we signed (any published key), or None: tampered, foreign, alg=none,
     expired (unless ``expired_ok``, for an ``id_token_hint``: OIDC Core 3.1.2.1)."""
     if not token or len(token) > 8192 or token.count(".") != 2:
@@ -64,7 +66,7 @@ def verify(token: str, *, typ: str | None = None, expired_ok: bool = False) -> d
     if typ is not None and header.get("typ") != typ:
         return None
     try:
-        key_set = KeySet.import_key_set(jwks())
+        key_set = KeySet.import_key_set(jwks())  # type: ignore[arg-type]
         decoded = jwt.decode(token, key_set, algorithms=list(SUPPORTED_ALGS))
     except (JoseError, ValueError):
         return None

@@ -59,7 +59,10 @@ def _mail(mailer: Mailer, customer: Customer, template: str, **context: object) 
 def send_verification(customer: Customer, *, mailer: Mailer, settings: LinkSettings) -> None:
     token = links.make(settings.secret_key, customer, Purpose.VERIFY_EMAIL)
     _mail(
-        mailer, customer, "verify_email", link=f"{settings.issuer}/verify-email/{token}",
+        mailer,
+        customer,
+        "verify_email",
+        link=f"{settings.issuer}/verify-email/{token}",
         hours=settings.verify_max_age // 3600,
     )
 
@@ -71,7 +74,10 @@ def sign_up(data: SignUp, *, meta: RequestMeta, mailer: Mailer, settings: LinkSe
         customers.check_password(data.password, email=existing.email)
         security.burn_password_check(data.password)  # same argon2 cost as creating an account
         _mail(
-            mailer, existing, "account_exists", link=f"{settings.issuer}/forgot-password",
+            mailer,
+            existing,
+            "account_exists",
+            link=f"{settings.issuer}/forgot-password",
         )
         return
     try:
@@ -112,13 +118,18 @@ def request_password_reset(
     events.record(EventTag.PASSWORD_RESET_REQUESTED, customer=customer, meta=meta)
     db.session.commit()
     _mail(
-        mailer, customer, "reset_password", link=f"{settings.issuer}/reset-password/{token}",
+        mailer,
+        customer,
+        "reset_password",
+        link=f"{settings.issuer}/reset-password/{token}",
         minutes=settings.reset_max_age // 60,
     )
 
 
 def check_reset_link(token: str, *, settings: LinkSettings) -> Customer:
-    return links.read(settings.secret_key, token, Purpose.RESET_PASSWORD, settings.reset_max_age).customer
+    return links.read(
+        settings.secret_key, token, Purpose.RESET_PASSWORD, settings.reset_max_age
+    ).customer
 
 
 def reset_password(
@@ -149,7 +160,9 @@ def change_password(
     settings: LinkSettings,
 ) -> None:
     credential = customer.password
-    if credential is None or not security.verify_password(credential.password_hash, current_password):
+    if credential is None or not security.verify_password(
+        credential.password_hash, current_password
+    ):
         raise AuthenticationFailed()
     customers.set_password(customer, new_password)
     sessions.end_all(customer, keep=keep)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp import security
-from idp.errors import AccountDisabled, AuthenticationFailed, Throttled
+from idp.errors import AccountDisabled, AuthenticationFailed, Throttled, ValidationError
 from idp.extensions import db
 from idp.models import Customer
 from idp.models.types import utcnow
@@ -18,6 +18,14 @@ from idp.services.throttle import Throttle
 class LoginLimits:
     per_account: str
     per_ip: str
+
+
+def _account_key(email: str) -> str:
+    """The normalised address, so another spelling of it (punycode, accents) gets no new tries."""
+    try:
+        return customers.normalize_email(email)[1]
+    except ValidationError:
+        return email.strip().casefold()[:320]
 
 
 def authenticate_password(
@@ -33,7 +41,7 @@ def authenticate_password(
     An unknown email and a wrong password raise the same ``AuthenticationFailed`` after the
     same argon2 work, so the answer tells an attacker nothing (OWASP ASVS 2.2.x, 3.x).
     """
-    account_key = email.strip().casefold()[:320]
+    account_key = _account_key(email)
     ip_key = meta.ip or "unknown"
     try:
         throttle.check(limits.per_ip, "login-ip", ip_key)
@@ -41,8 +49,12 @@ def authenticate_password(
     except Throttled:
         customer = customers.find_by_email(email)
         events.record(
-            EventTag.LOGIN_FAILURE, success=False, customer=customer, meta=meta,
-            method="pwd", reason="throttled",
+            EventTag.LOGIN_FAILURE,
+            success=False,
+            customer=customer,
+            meta=meta,
+            method="pwd",
+            reason="throttled",
         )
         db.session.commit()
         raise
@@ -59,7 +71,11 @@ def authenticate_password(
         throttle.hit(limits.per_ip, "login-ip", ip_key)
         throttle.hit(limits.per_account, "login-account", account_key)
         events.record(
-            EventTag.LOGIN_FAILURE, success=False, customer=customer, meta=meta, method="pwd",
+            EventTag.LOGIN_FAILURE,
+            success=False,
+            customer=customer,
+            meta=meta,
+            method="pwd",
             reason="unknown_account" if customer is None else "bad_password",
         )
         db.session.commit()
@@ -67,7 +83,11 @@ def authenticate_password(
 
     if not customer.is_active:
         events.record(
-            EventTag.LOGIN_FAILURE, success=False, customer=customer, meta=meta, method="pwd",
+            EventTag.LOGIN_FAILURE,
+            success=False,
+            customer=customer,
+            meta=meta,
+            method="pwd",
             reason="disabled",
         )
         db.session.commit()

@@ -68,9 +68,18 @@ _LOCALIZED_FIELD = re.compile(
 MAX_URI_LENGTH = 2000
 MAX_URIS = 20
 # Schemes a browser would run or read locally rather than navigate to (named for a clear error).
-FORBIDDEN_SCHEMES = frozenset({
-    "javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source",
-})
+FORBIDDEN_SCHEMES = frozenset(
+    {
+        "javascript",
+        "data",
+        "vbscript",
+        "file",
+        "blob",
+        "about",
+        "filesystem",
+        "view-source",
+    }
+)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+$")
 # RFC 3986 2: unreserved, reserved and percent; "#" and "*" are refused earlier, by name.
@@ -122,10 +131,12 @@ def _check_web_uri(uri: str, scheme: str, field: str) -> None:
     if scheme == "https" or loopback_without_port(uri) is not None:
         return
     if parts.hostname == "localhost":
-        raise ValidationError({
-            field: f"{uri}: use http://127.0.0.1 or http://[::1] rather than localhost "
-            "(RFC 8252 8.3)"
-        })
+        raise ValidationError(
+            {
+                field: f"{uri}: use http://127.0.0.1 or http://[::1] rather than localhost "
+                "(RFC 8252 8.3)"
+            }
+        )
     raise ValidationError({field: f"{uri} must use https"})
 
 
@@ -139,15 +150,17 @@ def validate_redirect_uri(uri: str, client_type: str, *, field: str = "redirect_
         _check_web_uri(uri, scheme, field)
         return uri
     if client_type != ClientType.NATIVE:
-        raise ValidationError({
-            field: f"{uri}: private-use URI schemes are only for native clients (RFC 8252 7.1)"
-        })
+        raise ValidationError(
+            {field: f"{uri}: private-use URI schemes are only for native clients (RFC 8252 7.1)"}
+        )
     if not _PRIVATE_SCHEME.match(scheme):
-        raise ValidationError({
-            field: f"{uri}: a private-use scheme must be a reverse domain name like "
-            "com.example.app (RFC 8252 7.1)"
-        })
-    if not uri[len(scheme) + 1:].startswith("/"):
+        raise ValidationError(
+            {
+                field: f"{uri}: a private-use scheme must be a reverse domain name like "
+                "com.example.app (RFC 8252 7.1)"
+            }
+        )
+    if not uri[len(scheme) + 1 :].startswith("/"):
         raise ValidationError({field: f"{uri} must have a path, like {scheme}:/callback"})
     return uri
 
@@ -270,13 +283,13 @@ def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
     method = values["token_endpoint_auth_method"]
     if client_type in PUBLIC_TYPES:
         if method != "none":
-            raise ValidationError({
-                "token_endpoint_auth_method": f"{client_type} clients are public: use none"
-            })
+            raise ValidationError(
+                {"token_endpoint_auth_method": f"{client_type} clients are public: use none"}
+            )
     elif method not in CONFIDENTIAL_AUTH_METHODS:
-        raise ValidationError({
-            "token_endpoint_auth_method": f"use one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}"
-        })
+        raise ValidationError(
+            {"token_endpoint_auth_method": f"use one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}"}
+        )
     cleaned["token_endpoint_auth_method"] = method
 
     jwks, jwks_uri = values["jwks"], values["jwks_uri"]
@@ -344,21 +357,24 @@ def create(
     if client_type not in GRANTS:
         raise ValidationError({"client_type": f"use one of {', '.join(GRANTS)}"})
     default_method = "none" if client_type in PUBLIC_TYPES else "client_secret_basic"
-    cleaned = _validate(client_type, {
-        "name": name,
-        "redirect_uris": list(redirect_uris or []),
-        "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
-        "backchannel_logout_uri": backchannel_logout_uri,
-        "token_endpoint_auth_method": token_endpoint_auth_method or default_method,
-        "jwks": jwks,
-        "jwks_uri": jwks_uri,
-        "id_token_signed_response_alg": id_token_signed_response_alg,
-        "grant_types": list(GRANTS[client_type]),
-        "response_types": list(RESPONSE_TYPES[client_type]),
-        "scope": DEFAULT_SCOPE if scope is None else scope,
-        "software": extra,
-        "first_party": first_party,
-    })
+    cleaned = _validate(
+        client_type,
+        {
+            "name": name,
+            "redirect_uris": list(redirect_uris or []),
+            "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
+            "backchannel_logout_uri": backchannel_logout_uri,
+            "token_endpoint_auth_method": token_endpoint_auth_method or default_method,
+            "jwks": jwks,
+            "jwks_uri": jwks_uri,
+            "id_token_signed_response_alg": id_token_signed_response_alg,
+            "grant_types": list(GRANTS[client_type]),
+            "response_types": list(RESPONSE_TYPES[client_type]),
+            "scope": DEFAULT_SCOPE if scope is None else scope,
+            "software": extra,
+            "first_party": first_party,
+        },
+    )
     client = Client(client_id=security.random_token(24), client_type=str(client_type), **cleaned)
     secret = None
     if cleaned["token_endpoint_auth_method"] in SECRET_AUTH_METHODS:
@@ -381,9 +397,19 @@ def list_clients() -> list[Client]:
 
 
 UPDATABLE = (
-    "name", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri",
-    "token_endpoint_auth_method", "jwks", "jwks_uri", "id_token_signed_response_alg",
-    "grant_types", "response_types", "scope", "software", "first_party",
+    "name",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "token_endpoint_auth_method",
+    "jwks",
+    "jwks_uri",
+    "id_token_signed_response_alg",
+    "grant_types",
+    "response_types",
+    "scope",
+    "software",
+    "first_party",
 )
 
 
@@ -407,9 +433,9 @@ def update(client: Client, **changes: Any) -> Client:
     cleaned = _validate(client.client_type, values)
     method = cleaned["token_endpoint_auth_method"]
     if method in SECRET_AUTH_METHODS and client.client_secret_digest is None:
-        raise ValidationError({
-            "token_endpoint_auth_method": "this client has no secret yet: rotate the secret first"
-        })
+        raise ValidationError(
+            {"token_endpoint_auth_method": "this client has no secret yet: rotate the secret first"}
+        )
     for field, value in cleaned.items():
         if getattr(client, field) != value:
             setattr(client, field, value)
@@ -459,11 +485,13 @@ def mint_registration_token(single_use: bool, expires_in: int | None) -> str:
     ):
         raise ValidationError({"expires_in": "must be a positive number of seconds"})
     token = security.random_token(32)
-    db.session.add(InitialAccessToken(
-        token_digest=security.digest(token),
-        single_use=bool(single_use),
-        expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
-    ))
+    db.session.add(
+        InitialAccessToken(
+            token_digest=security.digest(token),
+            single_use=bool(single_use),
+            expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
+        )
+    )
     db.session.flush()
     return token
 

@@ -55,14 +55,19 @@ def normalize_address(raw: Mapping[str, Any]) -> dict[str, str]:
     """OIDC Core 5.1.1 address members; unknown keys are refused so typos are not lost."""
     unknown = set(raw) - set(ADDRESS_FIELDS)
     if unknown:
-        raise ValidationError({"address": _l("Unknown address fields: %(f)s", f=", ".join(sorted(unknown)))})
+        raise ValidationError(
+            {"address": _l("Unknown address fields: %(f)s", f=", ".join(sorted(unknown)))}
+        )
     address = {k: str(v).strip() for k, v in raw.items() if v is not None and str(v).strip()}
     if any(len(v) > 200 for v in address.values()):
         raise ValidationError({"address": _l("Address lines are limited to 200 characters.")})
     if address:
-        lines = [address.get("street_address"), " ".join(
-            p for p in (address.get("postal_code"), address.get("locality")) if p
-        ), address.get("region"), address.get("country")]
+        lines = [
+            address.get("street_address"),
+            " ".join(p for p in (address.get("postal_code"), address.get("locality")) if p),
+            address.get("region"),
+            address.get("country"),
+        ]
         address["formatted"] = "\n".join(line for line in lines if line)
     return address
 
@@ -115,15 +120,16 @@ def create(
         except ValidationError as exc:
             errors.update(exc.errors)
     values: dict[str, Any] = {}
-    for name, func, raw in (
-        ("phone", normalize_phone, phone),
-        ("address", normalize_address, address),
-    ):
-        if raw:
-            try:
-                values[name] = func(raw)  # type: ignore[operator]
-            except ValidationError as exc:
-                errors.update(exc.errors)
+    try:
+        if phone:
+            values["phone"] = normalize_phone(phone)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    try:
+        if address:
+            values["address"] = normalize_address(address)
+    except ValidationError as exc:
+        errors.update(exc.errors)
     if locale is not None and locale not in LOCALES:
         errors["locale"] = _l("Unsupported language.")
     if errors:

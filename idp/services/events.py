@@ -18,6 +18,17 @@ class EventTag(StrEnum):
     PASSWORD_CHANGED = "customer:password:changed"
     PASSWORD_RESET_REQUESTED = "customer:password:reset_requested"
     PASSWORD_RESET = "customer:password:reset"
+    CODE_ISSUED = "oauth:code:issued"
+    CODE_REPLAYED = "oauth:code:replayed"
+    TOKEN_ISSUED = "oauth:token:issued"
+    TOKEN_REFRESHED = "oauth:token:refreshed"
+    REFRESH_REUSED = "oauth:refresh:reused"
+    TOKEN_REVOKED = "oauth:token:revoked"
+    CONSENT_GRANTED = "oauth:consent:granted"
+    CONSENT_WITHDRAWN = "oauth:consent:withdrawn"
+    AUTHORIZATION_DENIED = "oauth:authorization:denied"
+    BACKCHANNEL_LOGOUT_SENT = "oauth:backchannel_logout:sent"
+    BACKCHANNEL_LOGOUT_FAILED = "oauth:backchannel_logout:failed"
 
 
 def record(

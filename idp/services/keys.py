@@ -114,8 +114,12 @@ def ensure_keys(now: datetime, *, encryption_key: bytes) -> list[SigningKey]:
 
 
 def rotate(
-    alg: str, publish_ahead: timedelta, token_max_lifetime: timedelta, now: datetime,
-    *, encryption_key: bytes,
+    alg: str,
+    publish_ahead: timedelta,
+    token_max_lifetime: timedelta,
+    now: datetime,
+    *,
+    encryption_key: bytes,
 ) -> SigningKey:
     """Add a key of ``alg`` that signs from ``now + publish_ahead``; returns it.
 
@@ -142,16 +146,23 @@ def rotate(
 
 
 def _rotate_once(
-    alg: str, publish_ahead: timedelta, token_max_lifetime: timedelta, now: datetime,
+    alg: str,
+    publish_ahead: timedelta,
+    token_max_lifetime: timedelta,
+    now: datetime,
     encryption_key: bytes,
 ) -> SigningKey:
     current = _current(alg)
     scheduled = [k for k in current if k.activates_at > now]
     if scheduled and publish_ahead > timedelta(0):
-        raise ValidationError({"alg": (
-            f"{alg} already has key {scheduled[-1].kid} scheduled to sign from "
-            f"{scheduled[-1].activates_at.isoformat()}; rotate --now to replace it at once"
-        )})
+        raise ValidationError(
+            {
+                "alg": (
+                    f"{alg} already has key {scheduled[-1].kid} scheduled to sign from "
+                    f"{scheduled[-1].activates_at.isoformat()}; rotate --now to replace it at once"
+                )
+            }
+        )
     # Nothing signs yet: waiting for the new key to be known would only leave a gap.
     activates_at = now + publish_ahead if current else now
     key = _new_key(alg, _highest_generation(alg) + 1, activates_at, now, encryption_key)

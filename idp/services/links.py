@@ -45,7 +45,11 @@ def _binding(customer: Customer, purpose: Purpose) -> str:
 
 
 def make(secret_key: str, customer: Customer, purpose: Purpose) -> str:
-    payload = {"c": customer.public_id, "n": security.random_token(16), "b": _binding(customer, purpose)}
+    payload = {
+        "c": customer.public_id,
+        "n": security.random_token(16),
+        "b": _binding(customer, purpose),
+    }
     return _serializer(secret_key, purpose).dumps(payload)
 
 

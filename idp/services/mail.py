@@ -64,5 +64,7 @@ class Mailer:
         path.write_bytes(bytes(message))
         log.warning(
             "No SMTP server configured (IDP_SMTP_HOST): mail to %s saved in %s\n%s",
-            message["To"], path, message.get_content(),
+            message["To"],
+            path,
+            message.get_content(),
         )

@@ -93,3 +93,21 @@ def live_sessions(customer: Customer) -> list[BrowserSession]:
             .order_by(BrowserSession.last_seen_at.desc())
         ).scalars()
     )
+
+
+def join(session: BrowserSession, client_id: str) -> None:
+    """Note that a client took part in this session, so logout can tell it (Back-Channel 2.7)."""
+    from idp.models import SessionClient
+
+    now = utcnow()
+    existing = db.session.execute(
+        db.select(SessionClient).where(
+            SessionClient.session_id == session.id, SessionClient.client_id == client_id
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        db.session.add(
+            SessionClient(session_id=session.id, client_id=client_id, first_at=now, last_at=now)
+        )
+    else:
+        existing.last_at = now

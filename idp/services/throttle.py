@@ -17,7 +17,9 @@ from idp.errors import Throttled
 
 class Throttle:
     def __init__(self, storage_uri: str, namespace: str = "idp") -> None:
-        self.storage: Storage = storage_from_string(storage_uri)
+        storage = storage_from_string(storage_uri)
+        assert isinstance(storage, Storage), "idp uses the synchronous limits storages"
+        self.storage: Storage = storage
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.namespace = namespace
 

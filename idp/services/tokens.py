@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from idp import security
 from idp.extensions import db
@@ -101,12 +101,12 @@ def find_code(raw: str, client_id: str) -> AuthorizationCode | Replay | None:
 
 def spend_code(code: AuthorizationCode) -> AuthorizationCode | Replay:
     """Mark the code used; whoever loses a concurrent race gets a ``Replay``."""
-    won = db.session.execute(
+    won = _rowcount(
         update(AuthorizationCode)
         .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         db.session.rollback()
         return _code_replay(code)
@@ -161,12 +161,21 @@ def store_refresh_token(family: TokenFamily, raw: str, lifetimes: Lifetimes) -> 
 
 
 def record_access_token(
-    *, jti: str, client_id: str, customer: Customer | None, scope: str,
-    family: TokenFamily | None, expires_at: datetime,
+    *,
+    jti: str,
+    client_id: str,
+    customer: Customer | None,
+    scope: str,
+    family: TokenFamily | None,
+    expires_at: datetime,
 ) -> None:
     db.session.add(
         AccessToken(
-            jti=jti, client_id=client_id, customer=customer, scope=scope, family=family,
+            jti=jti,
+            client_id=client_id,
+            customer=customer,
+            scope=scope,
+            family=family,
             expires_at=expires_at,
         )
     )
@@ -191,12 +200,12 @@ def find_refresh(raw: str) -> RefreshToken | Replay | None:
 
 def spend_refresh(token: RefreshToken) -> RefreshToken | Replay:
     """Rotate: mark the token used; the loser of a concurrent race gets a ``Replay``."""
-    won = db.session.execute(
+    won = _rowcount(
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         db.session.rollback()
         return _refresh_reuse(token)
@@ -240,9 +249,13 @@ def revoke_for_session(sid: str) -> int:
 
     Grants with ``offline_access`` are meant to outlive the session (OIDC Core 11) and stay.
     """
-    families = db.session.execute(
-        db.select(TokenFamily).where(TokenFamily.sid == sid, TokenFamily.revoked_at.is_(None))
-    ).scalars().all()
+    families = (
+        db.session.execute(
+            db.select(TokenFamily).where(TokenFamily.sid == sid, TokenFamily.revoked_at.is_(None))
+        )
+        .scalars()
+        .all()
+    )
     revoked = 0
     for family in families:
         if "offline_access" in family.scope.split():
@@ -259,3 +272,10 @@ def lookup_refresh(raw: str) -> RefreshToken | None:
     return db.session.execute(
         db.select(RefreshToken).where(RefreshToken.token_digest == security.digest(raw))
     ).scalar_one_or_none()
+
+
+def _rowcount(statement: Any) -> int:
+    """Rows an UPDATE changed: how a conditional spend learns whether it won the race."""
+    result = db.session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)

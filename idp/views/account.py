@@ -40,8 +40,11 @@ def _customer() -> Customer:
 def home() -> ResponseReturnValue:
     customer = _customer()
     return render_template(
-        "account/home.html", customer=customer, resend_form=ResendVerificationForm(),
-        sessions=sessions.live_sessions(customer), current=context.current_session(),
+        "account/home.html",
+        customer=customer,
+        resend_form=ResendVerificationForm(),
+        sessions=sessions.live_sessions(customer),
+        current=context.current_session(),
     )
 
 
@@ -54,10 +57,18 @@ def resend_verification() -> ResponseReturnValue:
         try:
             context.throttle().check(context.form_limit(), "verify-resend", customer.public_id)
         except Throttled as exc:
-            flash(_("Too many attempts. Try again in %(n)d minutes.", n=max(1, exc.retry_after // 60)), "error")
+            flash(
+                _(
+                    "Too many attempts. Try again in %(n)d minutes.",
+                    n=max(1, exc.retry_after // 60),
+                ),
+                "error",
+            )
             return redirect(url_for("account.home"))
         context.throttle().hit(context.form_limit(), "verify-resend", customer.public_id)
-        accounts.send_verification(customer, mailer=context.mailer(), settings=context.link_settings())
+        accounts.send_verification(
+            customer, mailer=context.mailer(), settings=context.link_settings()
+        )
         flash(_("We sent a new confirmation link to %(email)s.", email=customer.email), "success")
     return redirect(url_for("account.home"))
 
@@ -71,17 +82,31 @@ def change_password() -> ResponseReturnValue:
         status = 400 if request.method == "POST" else 200
         return render_template("account/password.html", form=form), status
     try:
-        context.throttle().check(context.login_limits().per_account, "login-account", customer.email_normalized)
+        context.throttle().check(
+            context.login_limits().per_account, "login-account", customer.email_normalized
+        )
         accounts.change_password(
-            customer, form.current_password.data, form.password.data,
-            keep=context.current_session(), meta=context.request_meta(),
-            mailer=context.mailer(), settings=context.link_settings(),
+            customer,
+            form.current_password.data,
+            form.password.data,
+            keep=context.current_session(),
+            meta=context.request_meta(),
+            mailer=context.mailer(),
+            settings=context.link_settings(),
         )
     except Throttled as exc:
-        form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=max(1, exc.retry_after // 60)))
-        return render_template("account/password.html", form=form), 429, {"Retry-After": str(exc.retry_after)}
+        form.form_errors.append(
+            _("Too many attempts. Try again in %(n)d minutes.", n=max(1, exc.retry_after // 60))
+        )
+        return (
+            render_template("account/password.html", form=form),
+            429,
+            {"Retry-After": str(exc.retry_after)},
+        )
     except AuthenticationFailed:
-        context.throttle().hit(context.login_limits().per_account, "login-account", customer.email_normalized)
+        context.throttle().hit(
+            context.login_limits().per_account, "login-account", customer.email_normalized
+        )
         form.current_password.errors = [_("Your current password is not correct.")]
         return render_template("account/password.html", form=form), 400
     except ValidationError as exc:

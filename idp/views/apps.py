@@ -23,7 +23,8 @@ def index() -> ResponseReturnValue:
     assert customer is not None
     grants = [(c, clients.get(c.client_id)) for c in consent.list_for(customer)]
     return render_template(
-        "account/apps.html", grants=[(c, app) for c, app in grants if app is not None],
+        "account/apps.html",
+        grants=[(c, app) for c, app in grants if app is not None],
         form=PlainForm(),
     )
 
@@ -40,7 +41,9 @@ def withdraw(client_id: str) -> ResponseReturnValue:
     if app is None or not consent.withdraw(customer, client_id):
         abort(404)
     events.record(
-        EventTag.CONSENT_WITHDRAWN, customer=customer, meta=context.request_meta(),
+        EventTag.CONSENT_WITHDRAWN,
+        customer=customer,
+        meta=context.request_meta(),
         client_id=client_id,
     )
     db.session.commit()

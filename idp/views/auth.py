@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from authlib.common.urls import add_params_to_uri
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from idp.errors import AccountDisabled, AuthenticationFailed, InvalidLink, Throttled, ValidationError
+from idp.errors import (
+    AccountDisabled,
+    AuthenticationFailed,
+    InvalidLink,
+    Throttled,
+    ValidationError,
+)
 from idp.extensions import db
+from idp.oauth import logout as rp_logout
+from idp.oauth.authorize import INTERACTION_KEY
 from idp.services import accounts, authentication, events, sessions
+from idp.services import logout as logout_service
 from idp.services.events import EventTag
 from idp.views import context
 from idp.views.forms import (
@@ -38,9 +48,18 @@ def _throttled_page(exc: Throttled, template: str, **ctx: object) -> ResponseRet
     return body, 429, {"Retry-After": str(exc.retry_after)}
 
 
+def _clear_flask_session(keep: tuple[str, ...]) -> None:
+    """Drop everything (CSRF secret included) but the few keys that must outlive a sign-in."""
+    kept = {key: session[key] for key in keep if key in session}
+    session.clear()
+    session.update(kept)
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    return redirect(url_for("account.home") if context.current_customer() else url_for("auth.login"))
+    return redirect(
+        url_for("account.home") if context.current_customer() else url_for("auth.login")
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,8 +74,11 @@ def login() -> ResponseReturnValue:
         return render_template("auth/login.html", form=form), status
     try:
         customer = authentication.authenticate_password(
-            form.email.data, form.password.data, meta=context.request_meta(),
-            throttle=context.throttle(), limits=context.login_limits(),
+            form.email.data,
+            form.password.data,
+            meta=context.request_meta(),
+            throttle=context.throttle(),
+            limits=context.login_limits(),
         )
     except Throttled as exc:
         return _throttled_page(exc, "auth/login.html", form=form)
@@ -70,37 +92,65 @@ def login() -> ResponseReturnValue:
     previous = context.current_session()
     if previous is not None:
         sessions.end(previous)
-    raw, browser_session = sessions.start(
+    raw, _browser_session = sessions.start(
         customer, amr=["pwd"], meta=context.request_meta(), policy=context.session_policy()
     )
     events.record(
-        EventTag.LOGIN_SUCCESS, customer=customer, meta=context.request_meta(), method="pwd",
-        amr=["pwd"], channel="web",
+        EventTag.LOGIN_SUCCESS,
+        customer=customer,
+        meta=context.request_meta(),
+        method="pwd",
+        amr=["pwd"],
+        channel="web",
     )
     db.session.commit()
     # A new id at sign-in: a session fixed by an attacker before it is worth nothing after.
-    locale = session.get("ui_locale")
-    session.clear()
-    if locale:
-        session["ui_locale"] = locale
+    _clear_flask_session(keep=("ui_locale", INTERACTION_KEY))
     context.set_session_cookie(raw)
     return redirect(safe_next(form.next.data))
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> ResponseReturnValue:
+    """Sign-out page and OIDC ``end_session_endpoint`` (RP-Initiated Logout 1.0) in one."""
+    try:
+        rp = rp_logout.parse(request.values)
+    except rp_logout.LogoutRequestError as exc:
+        body = render_template("oauth/error.html", error="invalid_request", description=str(exc))
+        return body, 400
     form = LogoutForm()
     browser_session = context.current_session()
-    if request.method == "GET" or not form.validate_on_submit():
+    confirmed = request.method == "POST" and form.validate_on_submit()
+    if not confirmed and not (rp is not None and rp.names_session(browser_session)):
         if browser_session is None:
-            return redirect(url_for("auth.login"))
-        return render_template("auth/logout.html", form=form)
+            return _after_logout(rp)
+        return render_template("auth/logout.html", form=form, rp=rp)
     if browser_session is not None:
-        sessions.end(browser_session)
-        events.record(EventTag.LOGOUT, customer=browser_session.customer, meta=context.request_meta())
+        meta = context.request_meta()
+        logout_service.end_session(
+            browser_session, meta=meta, client_id=rp.client.client_id if rp and rp.client else None
+        )
+        for delivery in rp_logout.notify_backchannel(browser_session):
+            events.record(
+                EventTag.BACKCHANNEL_LOGOUT_SENT
+                if delivery.ok
+                else EventTag.BACKCHANNEL_LOGOUT_FAILED,
+                success=delivery.ok,
+                customer=browser_session.customer,
+                meta=meta,
+                client_id=delivery.client_id,
+                reason=None if delivery.ok else f"status {delivery.status}",
+            )
         db.session.commit()
-    session.clear()
+    _clear_flask_session(keep=("ui_locale",))
     context.set_session_cookie(None)
+    return _after_logout(rp)
+
+
+def _after_logout(rp: rp_logout.LogoutRequest | None) -> ResponseReturnValue:
+    if rp is not None and rp.post_logout_redirect_uri:
+        params = {"state": rp.state} if rp.state else {}
+        return redirect(add_params_to_uri(rp.post_logout_redirect_uri, params))
     flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"))
 
@@ -117,14 +167,20 @@ def signup() -> ResponseReturnValue:
         context.throttle().check(
             context.form_limit(), "signup-ip", context.request_meta().ip or "unknown"
         )
-        context.throttle().hit(context.form_limit(), "signup-ip", context.request_meta().ip or "unknown")
+        context.throttle().hit(
+            context.form_limit(), "signup-ip", context.request_meta().ip or "unknown"
+        )
         accounts.sign_up(
             accounts.SignUp(
-                email=form.email.data, password=form.password.data,
-                given_name=form.given_name.data, family_name=form.family_name.data,
+                email=form.email.data,
+                password=form.password.data,
+                given_name=form.given_name.data,
+                family_name=form.family_name.data,
                 locale=_current_locale(),
             ),
-            meta=context.request_meta(), mailer=context.mailer(), settings=context.link_settings(),
+            meta=context.request_meta(),
+            mailer=context.mailer(),
+            settings=context.link_settings(),
         )
     except Throttled as exc:
         return _throttled_page(exc, "auth/signup.html", form=form)
@@ -165,7 +221,9 @@ def forgot_password() -> ResponseReturnValue:
     context.throttle().hit(context.form_limit(), "reset-ip", ip)
     context.throttle().hit(context.form_limit(), "reset-account", form.email.data.casefold())
     accounts.request_password_reset(
-        form.email.data, meta=context.request_meta(), mailer=context.mailer(),
+        form.email.data,
+        meta=context.request_meta(),
+        mailer=context.mailer(),
         settings=context.link_settings(),
     )
     return render_template("auth/check_email.html", email=form.email.data, purpose="reset")
@@ -183,7 +241,10 @@ def reset_password(token: str) -> ResponseReturnValue:
         return render_template("auth/reset_password.html", form=form, customer=customer), status
     try:
         accounts.reset_password(
-            token, form.password.data, meta=context.request_meta(), mailer=context.mailer(),
+            token,
+            form.password.data,
+            meta=context.request_meta(),
+            mailer=context.mailer(),
             settings=context.link_settings(),
         )
     except InvalidLink:
@@ -191,7 +252,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     except ValidationError as exc:
         _field_errors(form, exc)
         return render_template("auth/reset_password.html", form=form, customer=customer), 400
-    session.clear()
+    _clear_flask_session(keep=("ui_locale",))
     context.set_session_cookie(None)
     flash(_("Your password has been changed. Sign in with your new password."), "success")
     return redirect(url_for("auth.login"))

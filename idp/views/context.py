@@ -26,11 +26,16 @@ def init_app(app: Flask) -> None:
     smtp = None
     if cfg["SMTP_HOST"]:
         smtp = SmtpSettings(
-            host=cfg["SMTP_HOST"], port=cfg["SMTP_PORT"], username=cfg["SMTP_USERNAME"],
-            password=cfg["SMTP_PASSWORD"], starttls=cfg["SMTP_STARTTLS"],
+            host=cfg["SMTP_HOST"],
+            port=cfg["SMTP_PORT"],
+            username=cfg["SMTP_USERNAME"],
+            password=cfg["SMTP_PASSWORD"],
+            starttls=cfg["SMTP_STARTTLS"],
         )
     app.extensions[EXTENSION] = {
-        "throttle": Throttle(cfg["REDIS_URL"] or "memory://", namespace=cfg.get("THROTTLE_NAMESPACE", "idp")),
+        "throttle": Throttle(
+            cfg["REDIS_URL"] or "memory://", namespace=cfg.get("THROTTLE_NAMESPACE", "idp")
+        ),
         "mailer": Mailer(cfg["MAIL_FROM"], smtp, Path(app.instance_path) / "outbox"),
     }
     https = config_module.is_https(cfg)
@@ -54,8 +59,10 @@ def mailer() -> Mailer:
 def link_settings() -> LinkSettings:
     cfg = current_app.config
     return LinkSettings(
-        issuer=cfg["ISSUER"], secret_key=cfg["SECRET_KEY"],
-        verify_max_age=cfg["EMAIL_LINK_MAX_AGE"], reset_max_age=cfg["RESET_LINK_MAX_AGE"],
+        issuer=cfg["ISSUER"],
+        secret_key=cfg["SECRET_KEY"],
+        verify_max_age=cfg["EMAIL_LINK_MAX_AGE"],
+        reset_max_age=cfg["RESET_LINK_MAX_AGE"],
     )
 
 
@@ -73,7 +80,9 @@ def session_policy() -> sessions.SessionPolicy:
 
 
 def request_meta() -> RequestMeta:
-    return RequestMeta(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
+    # A header is client input too: PostgreSQL text columns refuse NUL, so it never gets there.
+    agent = (request.headers.get("User-Agent") or "").replace("\x00", "") or None
+    return RequestMeta(ip=request.remote_addr, user_agent=agent)
 
 
 def current_session() -> BrowserSession | None:
@@ -101,8 +110,13 @@ def _write_session_cookie(response: Response) -> ResponseReturnValue:
     secure = config_module.is_https(cfg)
     if g.idp_set_session_cookie:
         response.set_cookie(
-            name, g.idp_set_session_cookie, max_age=cfg["SESSION_ABSOLUTE_LIFETIME"],
-            httponly=True, secure=secure, samesite="Lax", path="/",
+            name,
+            g.idp_set_session_cookie,
+            max_age=cfg["SESSION_ABSOLUTE_LIFETIME"],
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+            path="/",
         )
     else:
         response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")

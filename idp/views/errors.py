@@ -28,9 +28,11 @@ CSRF_MESSAGE = _l(
 )
 
 
-def _page(status: int, message: str | None = None) -> ResponseReturnValue:
+def _page(status: int, message: str | None = None) -> tuple[str, int]:
     title, default = MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])
-    body = render_template("errors/error.html", status=status, title=title, message=message or default)
+    body = render_template(
+        "errors/error.html", status=status, title=title, message=message or default
+    )
     return body, status
 
 
@@ -45,7 +47,7 @@ def init_app(app: Flask) -> None:
         if status >= 500:
             return server_error(exc)
         response = exc.get_response()
-        body, status = _page(status)  # type: ignore[misc]
+        body, status = _page(status)
         headers = {k: v for k, v in response.headers.items() if k in {"Allow", "Retry-After"}}
         return body, status, headers
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.form import SUBMIT_METHODS
 from wtforms import EmailField, Field, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
@@ -25,6 +27,14 @@ def strip(value: Any) -> Any:
 
 
 class BaseForm(FlaskForm):
+    class Meta:
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            """Read posted text fields only: Flask-WTF would also take a JSON body and file
+            parts, whose lists, numbers and uploads crash the text validators (500, not 400)."""
+            if formdata is None or hasattr(formdata, "getlist"):
+                return formdata
+            return request.form if request.method in SUBMIT_METHODS else None
+
     def validate(self, extra_validators: Any = None) -> bool:
         for field in self:
             if isinstance(field, StringField):
@@ -60,21 +70,25 @@ class LoginForm(BaseForm):
         validators=[DataRequired(REQUIRED), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
-    next = HiddenField(validators=[Optional(), Length(max=2048)])
+    next = HiddenField(validators=[Optional(), Length(max=8192)])
 
 
 class SignupForm(BaseForm):
     given_name = StringField(
-        _l("First name"), validators=[Optional(), Length(max=100)], filters=[strip],
+        _l("First name"),
+        validators=[Optional(), Length(max=100)],
+        filters=[strip],
         render_kw={"autocomplete": "given-name"},
     )
     family_name = StringField(
-        _l("Last name"), validators=[Optional(), Length(max=100)], filters=[strip],
+        _l("Last name"),
+        validators=[Optional(), Length(max=100)],
+        filters=[strip],
         render_kw={"autocomplete": "family-name"},
     )
     email = email_field()
     password = new_password_field(_l("Password"))
-    next = HiddenField(validators=[Optional(), Length(max=2048)])
+    next = HiddenField(validators=[Optional(), Length(max=8192)])
 
 
 class ForgotPasswordForm(BaseForm):
@@ -100,4 +114,3 @@ class LogoutForm(BaseForm):
 
 class ResendVerificationForm(BaseForm):
     pass
-

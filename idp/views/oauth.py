@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, OAuth2Error
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -56,38 +58,54 @@ def authorize() -> ResponseReturnValue:
         return redirect(_login_url(req))
     assert browser_session is not None
     if step is flow.Step.SELECT_ACCOUNT:
-        return render_template("oauth/select_account.html", req=req, customer=browser_session.customer)
+        return render_template(
+            "oauth/select_account.html", req=req, customer=browser_session.customer
+        )
     if step is flow.Step.CONSENT:
         return render_template(
-            "oauth/consent.html", req=req, customer=browser_session.customer,
+            "oauth/consent.html",
+            req=req,
+            customer=browser_session.customer,
             claims=claims_module.requested_claim_names(req.scope, req.claims),
-            scopes=sorted(req.scopes - consent.SILENT_SCOPES),
+            scopes=sorted(req.consent_scopes - consent.SILENT_SCOPES),
         )
     return _issue_code(req, browser_session)
 
 
 def _login_url(req: flow.AuthRequest) -> str:
-    back = url_for("oauth.authorize", **req.args)
+    args: dict[str, Any] = dict(req.args)
+    back = url_for("oauth.authorize", **args)
+    ui_locales = req.args.get("ui_locales") or []
     return url_for(
-        "auth.login", next=back, login_hint=req.login_hint,
-        ui_locales=(req.args.get("ui_locales") or [None])[0],
+        "auth.login",
+        next=back,
+        login_hint=req.login_hint,
+        ui_locales=ui_locales[0] if ui_locales else None,
     )
 
 
-def _apply_decision(req: flow.AuthRequest, decision: str, browser_session: sessions.BrowserSession) -> ResponseReturnValue | None:
+def _apply_decision(
+    req: flow.AuthRequest, decision: str, browser_session: sessions.BrowserSession
+) -> ResponseReturnValue | None:
     customer = browser_session.customer
     if decision == "allow":
-        consent.grant(customer, req.client.client_id, req.scopes)
+        consent.grant(customer, req.client.client_id, req.consent_scopes)
         events.record(
-            EventTag.CONSENT_GRANTED, customer=customer, meta=context.request_meta(),
-            client_id=req.client.client_id, channel=issuance.channel_of(req.client),
+            EventTag.CONSENT_GRANTED,
+            customer=customer,
+            meta=context.request_meta(),
+            client_id=req.client.client_id,
+            channel=issuance.channel_of(req.client),
         )
         db.session.commit()
         flow.mark(req, flow.Step.CONSENT)
     elif decision == "deny":
         events.record(
-            EventTag.AUTHORIZATION_DENIED, success=False, customer=customer,
-            meta=context.request_meta(), client_id=req.client.client_id,
+            EventTag.AUTHORIZATION_DENIED,
+            success=False,
+            customer=customer,
+            meta=context.request_meta(),
+            client_id=req.client.client_id,
             channel=issuance.channel_of(req.client),
         )
         db.session.commit()
@@ -107,22 +125,35 @@ def _apply_decision(req: flow.AuthRequest, decision: str, browser_session: sessi
     return None
 
 
-def _issue_code(req: flow.AuthRequest, browser_session: sessions.BrowserSession) -> ResponseReturnValue:
+def _issue_code(
+    req: flow.AuthRequest, browser_session: sessions.BrowserSession
+) -> ResponseReturnValue:
     customer = browser_session.customer
     raw, _code = tokens.create_code(
         tokens.CodeRequest(
-            client_id=req.client.client_id, customer=customer, redirect_uri=req.redirect_uri,
-            redirect_uri_given=req.redirect_uri_given, scope=req.scope, nonce=req.nonce,
-            code_challenge=req.code_challenge, code_challenge_method=req.code_challenge_method,
-            claims=req.claims, sid=browser_session.sid, auth_time=browser_session.auth_time,
-            acr=flow.acr_of(browser_session.amr or []), amr=list(browser_session.amr or []),
+            client_id=req.client.client_id,
+            customer=customer,
+            redirect_uri=req.redirect_uri,
+            redirect_uri_given=req.redirect_uri_given,
+            scope=req.scope,
+            nonce=req.nonce,
+            code_challenge=req.code_challenge,
+            code_challenge_method=req.code_challenge_method,
+            claims=req.claims,
+            sid=browser_session.sid,
+            auth_time=browser_session.auth_time,
+            acr=flow.acr_of(browser_session.amr or []),
+            amr=list(browser_session.amr or []),
         ),
         issuance.lifetimes(),
     )
     sessions.join(browser_session, req.client.client_id)
     events.record(
-        EventTag.CODE_ISSUED, customer=customer, meta=context.request_meta(),
-        client_id=req.client.client_id, channel=issuance.channel_of(req.client),
+        EventTag.CODE_ISSUED,
+        customer=customer,
+        meta=context.request_meta(),
+        client_id=req.client.client_id,
+        channel=issuance.channel_of(req.client),
         amr=list(browser_session.amr or []),
     )
     db.session.commit()

@@ -9,7 +9,7 @@ _SAFE_DEFAULT = "/account"
 
 def safe_next(value: str | None, default: str = _SAFE_DEFAULT) -> str:
     """``value`` when it is a local path, else ``default`` (no open redirect, ASVS 5.1.5)."""
-    if not value or len(value) > 2048:
+    if not value or len(value) > 8192:
         return default
     # Browsers treat backslashes as slashes and drop tabs and newlines: normalise like them.
     cleaned = value.replace("\\", "/")

@@ -86,8 +86,10 @@ def configuration(client_id: str) -> Response:
     token = _bearer()
     client = clients.get(client_id)
     # RFC 7592 2: an unknown client and a wrong token get the same 401.
-    if client is None or token is None or not clients.check_registration_access_token(
-        client, token
+    if (
+        client is None
+        or token is None
+        or not clients.check_registration_access_token(client, token)
     ):
         return _error(InvalidTokenError(description="The registration access token is invalid."))
     if request.method == "DELETE":

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from idp.extensions import db
 from idp.services import clients
-
-
-def run_idp(
-    database_url: str, cwd: Path, *args: str, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script as an operator would, in its own process."""
-    env = {**os.environ, "IDP_DATABASE_URL": database_url, "IDP_SECRET_KEY": "s" * 40}
-    script = Path(sys.executable).with_name("idp")
-    return subprocess.run(
-        [str(script), *args], input=stdin, capture_output=True, text=True, env=env,
-        cwd=cwd, check=False, timeout=120,
-    )
+from tests.cli_runner import Completed, run_idp
 
 
 @pytest.fixture
 def idp(app, database_url, tmp_path):
     """The ``idp`` command on the test database (schema made by ``db.create_all``)."""
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+
+    def run(*args: str, stdin: str = "") -> Completed:
         return run_idp(database_url, tmp_path, *args, stdin=stdin)
+
     return run
 
 
@@ -45,11 +32,22 @@ def created(idp, *args: str) -> dict:
 def test_create_json_shape(idp, app):
     """create --json prints the id, the secret once and RFC 7591 metadata; only a digest is kept."""
     out = created(
-        idp, "--name", "Webshop", "--type", "web",
-        "--redirect-uri", "https://shop.example.com/cb", "--redirect-uri", "http://127.0.0.1:5001/cb",
-        "--post-logout-redirect-uri", "https://shop.example.com/bye",
-        "--backchannel-logout-uri", "https://shop.example.com/bc", "--first-party",
-        "--id-token-alg", "RS256",
+        idp,
+        "--name",
+        "Webshop",
+        "--type",
+        "web",
+        "--redirect-uri",
+        "https://shop.example.com/cb",
+        "--redirect-uri",
+        "http://127.0.0.1:5001/cb",
+        "--post-logout-redirect-uri",
+        "https://shop.example.com/bye",
+        "--backchannel-logout-uri",
+        "https://shop.example.com/bc",
+        "--first-party",
+        "--id-token-alg",
+        "RS256",
     )
     secret = out.pop("client_secret")
     assert out == {
@@ -75,14 +73,16 @@ def test_create_json_shape(idp, app):
 
 def test_public_client_has_no_secret(idp):
     """Native and device clients are created without a secret."""
-    native = created(idp, "--name", "App", "--type", "native",
-                     "--redirect-uri", "com.example.app:/callback")
+    native = created(
+        idp, "--name", "App", "--type", "native", "--redirect-uri", "com.example.app:/callback"
+    )
     device = created(idp, "--name", "TV", "--type", "device")
     for out in (native, device):
         assert "client_secret" not in out
         assert out["token_endpoint_auth_method"] == "none"
     assert device["grant_types"] == [
-        "urn:ietf:params:oauth:grant-type:device_code", "refresh_token"
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "refresh_token",
     ]
     assert device["redirect_uris"] == []
 
@@ -130,9 +130,18 @@ def test_create_refuses_bad_input(idp):
 def test_update_and_rotate(idp, app):
     """update changes redirect URIs and first-party flag; --rotate-secret prints a new secret."""
     out = created(idp, "--name", "Shop", "--type", "web", "--redirect-uri", "https://s.example/a")
-    result = idp("clients", "update", out["client_id"], "--add-redirect-uri", "https://s.example/b",
-                 "--remove-redirect-uri", "https://s.example/a", "--first-party", "--rotate-secret",
-                 "--json")
+    result = idp(
+        "clients",
+        "update",
+        out["client_id"],
+        "--add-redirect-uri",
+        "https://s.example/b",
+        "--remove-redirect-uri",
+        "https://s.example/a",
+        "--first-party",
+        "--rotate-secret",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     updated = json.loads(result.stdout)
     assert updated["redirect_uris"] == ["https://s.example/b"] and updated["first_party"] is True
@@ -142,7 +151,9 @@ def test_update_and_rotate(idp, app):
         assert not client.check_client_secret(out["client_secret"])
     bad = idp("clients", "update", out["client_id"], "--add-redirect-uri", "http://s.example/c")
     assert bad.returncode != 0 and "https" in bad.stderr
-    missing = idp("clients", "update", out["client_id"], "--remove-redirect-uri", "https://x.example/")
+    missing = idp(
+        "clients", "update", out["client_id"], "--remove-redirect-uri", "https://x.example/"
+    )
     assert missing.returncode != 0 and "not registered" in missing.stderr
     with app.app_context():
         assert clients.get(out["client_id"]).redirect_uris == ["https://s.example/b"]

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,21 +11,15 @@ import pytest
 from idp import config
 from idp.models.types import utcnow
 from idp.services import keys
+from tests.cli_runner import Completed, run_idp
 
 SECRET_KEY = "s" * 40
 
 
-def idp(database_url: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script as an operator would, in its own process."""
-    environ = {
-        **os.environ, "IDP_DATABASE_URL": database_url, "IDP_SECRET_KEY": SECRET_KEY,
-        **{f"IDP_{name}": value for name, value in env.items()},
-    }
-    script = Path(sys.executable).with_name("idp")
-    return subprocess.run(
-        [str(script), *args], capture_output=True, text=True, env=environ, cwd=cwd,
-        check=False, timeout=120,
-    )
+def idp(database_url: str, cwd: Path, *args: str, **env: str) -> Completed:
+    """Run the ``idp`` command with IDP_* settings given by name, as an operator would."""
+    settings = {"IDP_SECRET_KEY": SECRET_KEY, **{f"IDP_{k}": v for k, v in env.items()}}
+    return run_idp(database_url, cwd, *args, env=settings)
 
 
 @pytest.fixture
@@ -55,7 +46,8 @@ def test_first_rotate_creates_active_es256_and_rs256(schema: str, tmp_path: Path
     assert result.returncode == 0, result.stderr
     rows = listing(schema, tmp_path)
     assert [(r["alg"], r["state"], r["retired_at"], r["expires_at"]) for r in rows] == [
-        ("ES256", "active", None, None), ("RS256", "active", None, None),
+        ("ES256", "active", None, None),
+        ("RS256", "active", None, None),
     ]
     assert all(before <= when(r["activates_at"]) <= utcnow() for r in rows)
     assert sorted(line.split()[0] for line in result.stdout.splitlines()) == sorted(
@@ -72,14 +64,23 @@ def test_rotate_publishes_ahead_and_refuses_a_second_schedule(
     expires after the longest token lifetime; rotating again meanwhile is refused."""
     assert idp(schema, tmp_path, "keys", "rotate").returncode == 0
     result = idp(
-        schema, tmp_path, "keys", "rotate", "--alg", "ES256",
-        KEY_PUBLISH_AHEAD="3600", ID_TOKEN_LIFETIME="600", ACCESS_TOKEN_LIFETIME="900",
+        schema,
+        tmp_path,
+        "keys",
+        "rotate",
+        "--alg",
+        "ES256",
+        KEY_PUBLISH_AHEAD="3600",
+        ID_TOKEN_LIFETIME="600",
+        ACCESS_TOKEN_LIFETIME="900",
     )
     assert result.returncode == 0, result.stderr
     rows = listing(schema, tmp_path)
     new, old, rs = rows
     assert [(r["alg"], r["state"]) for r in rows] == [
-        ("ES256", "next"), ("ES256", "active"), ("RS256", "active"),
+        ("ES256", "next"),
+        ("ES256", "active"),
+        ("RS256", "active"),
     ]
     assert rs["retired_at"] is None
     assert when(new["activates_at"]) - when(new["created_at"]) == timedelta(hours=1)
@@ -106,7 +107,10 @@ def test_rotate_now_signs_at_once_and_keeps_old_keys_published(
     assert result.returncode == 0, result.stderr
     new_es, old_es, new_rs, old_rs = listing(schema, tmp_path)
     assert [r["state"] for r in (new_es, old_es, new_rs, old_rs)] == [
-        "active", "retired", "active", "retired",
+        "active",
+        "retired",
+        "active",
+        "retired",
     ]
     for new, old in ((new_es, old_es), (new_rs, old_rs)):
         assert old["retired_at"] == new["activates_at"]

@@ -26,7 +26,8 @@ NPM_TIMEOUT = 300
 def _pinned(lock: dict) -> dict[str, tuple[str, str]]:
     return {
         path: (entry.get("version", ""), entry.get("integrity", ""))
-        for path, entry in lock.get("packages", {}).items() if path.startswith("node_modules/")
+        for path, entry in lock.get("packages", {}).items()
+        if path.startswith("node_modules/")
     }
 
 
@@ -54,7 +55,11 @@ def node_modules() -> Path:
         command = [npm, "ci", "--prefix", str(INTEROP), "--no-audit", "--no-fund"]
         try:
             done = subprocess.run(
-                command, capture_output=True, text=True, timeout=NPM_TIMEOUT, check=False,
+                command,
+                capture_output=True,
+                text=True,
+                timeout=NPM_TIMEOUT,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             pytest.fail(f"`{' '.join(command)}` took over {NPM_TIMEOUT}s (registry unreachable?)")

@@ -77,8 +77,13 @@ def start(settings: dict[str, Any]) -> Iterator[NodeRP]:
     if node is None:
         pytest.fail("node is not on PATH: the openid-client interoperability tests need Node 20+")
     process = subprocess.Popen(
-        [node, str(SCRIPT), json.dumps(settings)], cwd=INTEROP, text=True, encoding="utf-8",
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [node, str(SCRIPT), json.dumps(settings)],
+        cwd=INTEROP,
+        text=True,
+        encoding="utf-8",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     rp = NodeRP(process)
     assert process.stdout is not None and process.stderr is not None
@@ -105,7 +110,8 @@ def start(settings: dict[str, Any]) -> Iterator[NodeRP]:
 
 
 def run_code_flow(
-    settings: dict[str, Any], go: Callable[[str], str],
+    settings: dict[str, Any],
+    go: Callable[[str], str],
     tamper: Callable[[str], str] = lambda url: url,
 ) -> dict[str, Any]:
     """One whole login: the RP's authorization URL, the user agent, the callback back to the RP.

@@ -22,12 +22,24 @@ pytestmark = pytest.mark.usefixtures("node_modules")
 LOGOUT_REDIRECT = "https://shop.example/bye"
 
 
-def settings(live: LiveServer, client: Registered, *, auth_method: str, alg: str = "ES256",
-             redirect_uri: str | None = None, **extra: Any) -> dict[str, Any]:
+def settings(
+    live: LiveServer,
+    client: Registered,
+    *,
+    auth_method: str,
+    alg: str = "ES256",
+    redirect_uri: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
-        "issuer": live.url, "client_id": client.client_id, "client_secret": client.client_secret,
-        "auth_method": auth_method, "alg": alg, "scope": SCOPE,
-        "redirect_uri": redirect_uri or client.redirect_uri, **extra,
+        "issuer": live.url,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "auth_method": auth_method,
+        "alg": alg,
+        "scope": SCOPE,
+        "redirect_uri": redirect_uri or client.redirect_uri,
+        **extra,
     }
 
 
@@ -49,9 +61,12 @@ def with_query(url: str, **changes: str | None) -> str:
 
 def test_full_flow_with_every_scope(live_server, web_client, agent, customer):
     """openid-client completes code + PKCE, UserInfo and refresh; sees every scope's claims."""
-    result = result_of(run_code_flow(
-        settings(live_server, web_client, auth_method="client_secret_basic"), agent.go,
-    ))
+    result = result_of(
+        run_code_flow(
+            settings(live_server, web_client, auth_method="client_secret_basic"),
+            agent.go,
+        )
+    )
     assert result["issuer"] == live_server.url
     token = result["id_token"]
     assert token["header"]["alg"] == "ES256" and token["header"]["kid"]
@@ -91,23 +106,34 @@ def test_client_kinds_auth_methods_and_algorithms(live_server, agent, customer, 
     for kind, auth_method, alg in VARIANTS:
         with subtests.test(kind=kind, auth_method=auth_method, alg=alg):
             if kind == "native":
-                client = register(live_server, name="Mobile", client_type="native",
-                                  redirect_uris=["http://127.0.0.1/callback"],
-                                  id_token_signed_response_alg=alg)
+                client = register(
+                    live_server,
+                    name="Mobile",
+                    client_type="native",
+                    redirect_uris=["http://127.0.0.1/callback"],
+                    id_token_signed_response_alg=alg,
+                )
                 # RFC 8252 7.3: the app listens on whatever loopback port it got.
                 redirect = "http://127.0.0.1:51004/callback"
             else:
-                client = register(live_server, name="Shop", client_type="web",
-                                  redirect_uris=[WEB_REDIRECT],
-                                  token_endpoint_auth_method=auth_method,
-                                  id_token_signed_response_alg=alg)
+                client = register(
+                    live_server,
+                    name="Shop",
+                    client_type="web",
+                    redirect_uris=[WEB_REDIRECT],
+                    token_endpoint_auth_method=auth_method,
+                    id_token_signed_response_alg=alg,
+                )
                 redirect = None
             assert (client.client_secret is None) == (auth_method == "none")
-            result = result_of(run_code_flow(
-                settings(live_server, client, auth_method=auth_method, alg=alg,
-                         redirect_uri=redirect),
-                agent.go,
-            ))
+            result = result_of(
+                run_code_flow(
+                    settings(
+                        live_server, client, auth_method=auth_method, alg=alg, redirect_uri=redirect
+                    ),
+                    agent.go,
+                )
+            )
             assert result["id_token"]["header"]["alg"] == alg
             assert result["id_token"]["claims"]["sub"] == customer.public_id
             assert result["at_hash_matches"] is True
@@ -122,11 +148,17 @@ def test_rp_initiated_logout(live_server, web_client, agent):
     if "end_session_endpoint" not in discovery.json():
         # Checked here too so the skip costs no login; rp.mjs reports the same on its own.
         pytest.skip("RP-Initiated Logout not testable yet: no end_session_endpoint in discovery")
-    result = result_of(run_code_flow(
-        settings(live_server, web_client, auth_method="client_secret_basic",
-                 post_logout_redirect_uri=LOGOUT_REDIRECT),
-        agent.go,
-    ))
+    result = result_of(
+        run_code_flow(
+            settings(
+                live_server,
+                web_client,
+                auth_method="client_secret_basic",
+                post_logout_redirect_uri=LOGOUT_REDIRECT,
+            ),
+            agent.go,
+        )
+    )
     logout = result["logout"]
     assert "url" in logout, logout
     landed = agent.go(logout["url"])
@@ -146,8 +178,9 @@ def test_tampered_answers_are_refused(live_server, web_client, agent, subtests):
     """openid-client refuses a forged or dropped iss, a foreign-key signature, an unexpected alg."""
     basic = settings(live_server, web_client, auth_method="client_secret_basic")
     with subtests.test("RFC 9207 iss from another issuer"):
-        message = run_code_flow(basic, agent.go,
-                                tamper=lambda url: with_query(url, iss="https://evil.example"))
+        message = run_code_flow(
+            basic, agent.go, tamper=lambda url: with_query(url, iss="https://evil.example")
+        )
         assert refusal(message) == 'unexpected "iss" (issuer) response parameter value'
     with subtests.test("RFC 9207 iss removed, though discovery promises it"):
         message = run_code_flow(basic, agent.go, tamper=lambda url: with_query(url, iss=None))
@@ -156,8 +189,13 @@ def test_tampered_answers_are_refused(live_server, web_client, agent, subtests):
         message = run_code_flow({**basic, "forge_id_token": True}, agent.go)
         assert refusal(message) == "JWT signature verification failed"
     with subtests.test("RS256 registration, RP expecting ES256"):
-        client = register(live_server, name="Shop", client_type="web",
-                          redirect_uris=[WEB_REDIRECT], id_token_signed_response_alg="RS256")
+        client = register(
+            live_server,
+            name="Shop",
+            client_type="web",
+            redirect_uris=[WEB_REDIRECT],
+            id_token_signed_response_alg="RS256",
+        )
         message = run_code_flow(
             settings(live_server, client, auth_method="client_secret_basic", alg="ES256"),
             agent.go,

@@ -87,16 +87,29 @@ def test_native_loopback_any_port(ctx):
     """RFC 8252 7.3: a native loopback redirect matches on any port, all else exact."""
     client = native("http://127.0.0.1/cb", "http://[::1]:8000/cb?a=1")
     for good in [
-        "http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", "http://127.0.0.1:65535/cb",
-        "http://[::1]:8000/cb?a=1", "http://[::1]/cb?a=1", "http://[::1]:1/cb?a=1",
+        "http://127.0.0.1/cb",
+        "http://127.0.0.1:51234/cb",
+        "http://127.0.0.1:65535/cb",
+        "http://[::1]:8000/cb?a=1",
+        "http://[::1]/cb?a=1",
+        "http://[::1]:1/cb?a=1",
     ]:
         assert client.check_redirect_uri(good), good
     for bad in [
-        "http://127.0.0.1:5000/cb/", "http://127.0.0.1:5000/CB", "http://127.0.0.1:5000/cb?x=1",
-        "http://127.0.0.1:5000/cb#x", "http://127.0.0.1:65536/cb", "http://127.0.0.1:0/cb",
-        "http://127.0.0.1:05000/cb", "http://127.0.0.1:5000@evil.com/cb",
-        "http://127.0.0.1.evil.com/cb", "http://127.0.0.2:5000/cb", "http://localhost:5000/cb",
-        "https://127.0.0.1:5000/cb", "http://[::1]:8000/cb", "http://127.0.0.1:5000/cb?a=1",
+        "http://127.0.0.1:5000/cb/",
+        "http://127.0.0.1:5000/CB",
+        "http://127.0.0.1:5000/cb?x=1",
+        "http://127.0.0.1:5000/cb#x",
+        "http://127.0.0.1:65536/cb",
+        "http://127.0.0.1:0/cb",
+        "http://127.0.0.1:05000/cb",
+        "http://127.0.0.1:5000@evil.com/cb",
+        "http://127.0.0.1.evil.com/cb",
+        "http://127.0.0.2:5000/cb",
+        "http://localhost:5000/cb",
+        "https://127.0.0.1:5000/cb",
+        "http://[::1]:8000/cb",
+        "http://127.0.0.1:5000/cb?a=1",
     ]:
         assert not client.check_redirect_uri(bad), bad
 

@@ -46,14 +46,18 @@ class UserAgent:
             self.pages.append(html)
             if 'value="allow"' in html and consent is not None:
                 response = self.session.post(
-                    response.url, data={"csrf_token": self._csrf(html), "decision": consent},
-                    allow_redirects=False, timeout=10,
+                    response.url,
+                    data={"csrf_token": self._csrf(html), "decision": consent},
+                    allow_redirects=False,
+                    timeout=10,
                 )
                 continue
             if 'value="continue"' in html and 'name="decision"' in html:
                 response = self.session.post(
-                    response.url, data={"csrf_token": self._csrf(html), "decision": select},
-                    allow_redirects=False, timeout=10,
+                    response.url,
+                    data={"csrf_token": self._csrf(html), "decision": select},
+                    allow_redirects=False,
+                    timeout=10,
                 )
                 continue
             return response.url
@@ -66,11 +70,13 @@ class UserAgent:
         return self.session.post(
             urljoin(self.base_url, "/login"),
             data={
-                "csrf_token": self._csrf(page.text), "email": self.email,
+                "csrf_token": self._csrf(page.text),
+                "email": self.email,
                 "password": self.password,
                 "next": (next_value.group(1) if next_value else "").replace("&amp;", "&"),
             },
-            allow_redirects=False, timeout=10,
+            allow_redirects=False,
+            timeout=10,
         )
 
     @property

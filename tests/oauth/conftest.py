@@ -34,15 +34,22 @@ def register(live: LiveServer, **kwargs: object) -> Registered:
 @pytest.fixture
 def customer(live_server: LiveServer):
     return make_customer(
-        live_server.app, email="ana@example.com", given_name="Ana", family_name="Lopez",
-        phone="+33612345678", address={"locality": "Lyon", "country": "FR"},
+        live_server.app,
+        email="ana@example.com",
+        given_name="Ana",
+        family_name="Lopez",
+        phone="+33612345678",
+        address={"locality": "Lyon", "country": "FR"},
     )
 
 
 @pytest.fixture
 def web_client(live_server: LiveServer) -> Registered:
     return register(
-        live_server, name="Shop", client_type="web", redirect_uris=[WEB_REDIRECT],
+        live_server,
+        name="Shop",
+        client_type="web",
+        redirect_uris=[WEB_REDIRECT],
         post_logout_redirect_uris=["https://shop.example/bye"],
     )
 
@@ -50,7 +57,10 @@ def web_client(live_server: LiveServer) -> Registered:
 @pytest.fixture
 def native_client(live_server: LiveServer) -> Registered:
     return register(
-        live_server, name="Mobile", client_type="native", redirect_uris=[NATIVE_REDIRECT],
+        live_server,
+        name="Mobile",
+        client_type="native",
+        redirect_uris=[NATIVE_REDIRECT],
     )
 
 

@@ -13,22 +13,30 @@ def test_withdraw_consent_from_account(live_server, web_client, agent):
     """Withdrawing on /account/apps revokes the app's tokens and brings the consent page back."""
     meta = discover(live_server)
     session, callback, verifier, _ = authorize(live_server, web_client, agent, scope="openid email")
-    token = session.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                                code_verifier=verifier)
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
     page = agent.session.get(f"{live_server.url}/account/apps", timeout=10)
     assert "Shop" in page.text
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
     done = agent.session.post(
         f"{live_server.url}/account/apps/{web_client.client_id}/withdraw",
-        data={"csrf_token": csrf}, timeout=10,
+        data={"csrf_token": csrf},
+        timeout=10,
     )
     assert done.status_code == 200 and "can no longer use your account" in done.text
-    info = requests.get(meta["userinfo_endpoint"], timeout=10,
-                        headers={"Authorization": f"Bearer {token['access_token']}"})
+    info = requests.get(
+        meta["userinfo_endpoint"],
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     assert info.status_code == 401
-    refresh = requests.post(meta["token_endpoint"], timeout=10, auth=(
-        web_client.client_id, web_client.client_secret),
-        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
+    refresh = requests.post(
+        meta["token_endpoint"],
+        timeout=10,
+        auth=(web_client.client_id, web_client.client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+    )
     assert refresh.json()["error"] == "invalid_grant"
     # Next time, the consent page is shown again.
     authorize(live_server, web_client, agent, scope="openid email")

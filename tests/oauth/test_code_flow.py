@@ -29,7 +29,9 @@ def verify_id_token(live: LiveServer, token: str, client_id: str, nonce: str | N
     registry = jwt.JWTClaimsRegistry(
         iss={"essential": True, "value": meta["issuer"]},
         aud={"essential": True, "value": client_id},
-        exp={"essential": True}, iat={"essential": True}, sub={"essential": True},
+        exp={"essential": True},
+        iat={"essential": True},
+        sub={"essential": True},
     )
     registry.validate(decoded.claims)
     if nonce is not None:
@@ -38,12 +40,16 @@ def verify_id_token(live: LiveServer, token: str, client_id: str, nonce: str | N
     return dict(decoded.claims)
 
 
-def authorize(live: LiveServer, client: Registered, agent: UserAgent, *, scope: str,
-              **params: str) -> tuple[OAuth2Session, str, str, str]:
+def authorize(
+    live: LiveServer, client: Registered, agent: UserAgent, *, scope: str, **params: str
+) -> tuple[OAuth2Session, str, str, str]:
     """Run the front channel; return the session, the callback URL, the verifier and nonce."""
     meta = discover(live)
     session = OAuth2Session(
-        client.client_id, client.client_secret, scope=scope, redirect_uri=client.redirect_uri,
+        client.client_id,
+        client.client_secret,
+        scope=scope,
+        redirect_uri=client.redirect_uri,
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic" if client.client_secret else "none",
     )
@@ -132,13 +138,21 @@ def test_native_loopback_any_port(live_server, native_client, agent):
     meta = discover(live_server)
     verifier = secrets.token_urlsafe(48)
     redirect = "http://127.0.0.1:49152/callback"
-    session = OAuth2Session(native_client.client_id, scope="openid", redirect_uri=redirect,
-                            code_challenge_method="S256", token_endpoint_auth_method="none")
-    url, _ = session.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier)
+    session = OAuth2Session(
+        native_client.client_id,
+        scope="openid",
+        redirect_uri=redirect,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+    )
+    url, _ = session.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier
+    )
     callback = agent.go(url)
     assert callback.startswith(redirect + "?code=")
-    token = session.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                                code_verifier=verifier)
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
     assert "id_token" in token
 
 
@@ -146,17 +160,28 @@ def test_replayed_code_fails_and_revokes(live_server, web_client, agent):
     """A code used twice fails the second time and revokes the tokens of the first."""
     meta = discover(live_server)
     session, callback, verifier, _ = authorize(live_server, web_client, agent, scope="openid")
-    token = session.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                                code_verifier=verifier)
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
     code = parse_qs(urlsplit(callback).query)["code"][0]
-    replay = requests.post(meta["token_endpoint"], data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": web_client.redirect_uri,
-        "code_verifier": verifier,
-    }, auth=(web_client.client_id, web_client.client_secret), timeout=10)
+    replay = requests.post(
+        meta["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": web_client.redirect_uri,
+            "code_verifier": verifier,
+        },
+        auth=(web_client.client_id, web_client.client_secret),
+        timeout=10,
+    )
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert replay.headers["Cache-Control"] == "no-store"
-    userinfo = requests.get(meta["userinfo_endpoint"], timeout=10,
-                            headers={"Authorization": f"Bearer {token['access_token']}"})
+    userinfo = requests.get(
+        meta["userinfo_endpoint"],
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     assert userinfo.status_code == 401
     assert 'error="invalid_token"' in userinfo.headers["WWW-Authenticate"]
 
@@ -164,34 +189,52 @@ def test_replayed_code_fails_and_revokes(live_server, web_client, agent):
 def test_refresh_reuse_revokes_family(live_server, web_client, agent):
     """Presenting a rotated refresh token revokes the newest one of its family too."""
     meta = discover(live_server)
-    session, callback, verifier, _ = authorize(live_server, web_client, agent,
-                                               scope="openid offline_access")
-    first = session.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                                code_verifier=verifier)
+    session, callback, verifier, _ = authorize(
+        live_server, web_client, agent, scope="openid offline_access"
+    )
+    first = session.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
     second = session.refresh_token(meta["token_endpoint"], refresh_token=first["refresh_token"])
 
     def refresh(raw: str) -> requests.Response:
-        return requests.post(meta["token_endpoint"], timeout=10,
-                             data={"grant_type": "refresh_token", "refresh_token": raw},
-                             auth=(web_client.client_id, web_client.client_secret))
+        return requests.post(
+            meta["token_endpoint"],
+            timeout=10,
+            data={"grant_type": "refresh_token", "refresh_token": raw},
+            auth=(web_client.client_id, web_client.client_secret),
+        )
 
     reused = refresh(first["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert refresh(second["refresh_token"]).json()["error"] == "invalid_grant"
 
 
-@pytest.mark.parametrize("redirect", [
-    "https://shop.example/callback/", "https://shop.example/callback?x=1",
-    "https://evil.example/callback", "https://shop.example/CALLBACK",
-])
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        "https://shop.example/callback/",
+        "https://shop.example/callback?x=1",
+        "https://evil.example/callback",
+        "https://shop.example/CALLBACK",
+    ],
+)
 def test_foreign_redirect_uri_shows_page_never_redirects(live_server, web_client, agent, redirect):
     """An unregistered redirect URI gets an error page from idp, not a redirect to it."""
     meta = discover(live_server)
-    response = agent.session.get(meta["authorization_endpoint"], allow_redirects=False, params={
-        "response_type": "code", "client_id": web_client.client_id, "redirect_uri": redirect,
-        "scope": "openid", "code_challenge": create_s256_code_challenge("v" * 50),
-        "code_challenge_method": "S256",
-    }, timeout=10)
+    response = agent.session.get(
+        meta["authorization_endpoint"],
+        allow_redirects=False,
+        params={
+            "response_type": "code",
+            "client_id": web_client.client_id,
+            "redirect_uri": redirect,
+            "scope": "openid",
+            "code_challenge": create_s256_code_challenge("v" * 50),
+            "code_challenge_method": "S256",
+        },
+        timeout=10,
+    )
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert "invalid_request" in response.text or "invalid_client" in response.text
@@ -199,8 +242,15 @@ def test_foreign_redirect_uri_shows_page_never_redirects(live_server, web_client
 
 def test_unknown_client_shows_page(live_server, agent):
     """An unknown client_id gets an error page, not a redirect."""
-    response = agent.session.get(f"{live_server.url}/authorize", allow_redirects=False, params={
-        "response_type": "code", "client_id": "nope", "redirect_uri": "https://evil.example/cb",
-        "scope": "openid",
-    }, timeout=10)
+    response = agent.session.get(
+        f"{live_server.url}/authorize",
+        allow_redirects=False,
+        params={
+            "response_type": "code",
+            "client_id": "nope",
+            "redirect_uri": "https://evil.example/cb",
+            "scope": "openid",
+        },
+        timeout=10,
+    )
     assert response.status_code == 400 and "Location" not in response.headers

@@ -15,26 +15,35 @@ def history(live, customer_id: str) -> list[tuple[str, str | None, str | None]]:
     with live.app.app_context():
         customer = customers.find_by_public_id(customer_id)
         rows = db.session.execute(
-            db.select(LoginEvent).where(LoginEvent.customer_id == customer.id).order_by(LoginEvent.id)
+            db.select(LoginEvent)
+            .where(LoginEvent.customer_id == customer.id)
+            .order_by(LoginEvent.id)
         ).scalars()
         return [(e.tag, e.client_id, e.channel) for e in rows]
 
 
-def test_code_token_refresh_revoke_logout_are_recorded(live_server, web_client, native_client,
-                                                        agent, customer):
+def test_code_token_refresh_revoke_logout_are_recorded(
+    live_server, web_client, native_client, agent, customer
+):
     """The record shows sign-in, code, token, refresh and revocation per client and channel."""
     meta = discover(live_server)
-    session, callback, verifier, _ = authorize(live_server, web_client, agent,
-                                               scope="openid offline_access")
-    token = session.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                                code_verifier=verifier)
+    session, callback, verifier, _ = authorize(
+        live_server, web_client, agent, scope="openid offline_access"
+    )
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
     session.refresh_token(meta["token_endpoint"], refresh_token=token["refresh_token"])
     mobile, callback, verifier, _ = authorize(live_server, native_client, agent, scope="openid")
-    mobile.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                       code_verifier=verifier)
-    revoked = requests.post(meta["revocation_endpoint"], timeout=10,
-                            auth=(web_client.client_id, web_client.client_secret),
-                            data={"token": token["access_token"]})
+    mobile.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
+    revoked = requests.post(
+        meta["revocation_endpoint"],
+        timeout=10,
+        auth=(web_client.client_id, web_client.client_secret),
+        data={"token": token["access_token"]},
+    )
     assert revoked.status_code == 200
 
     events = history(live_server, customer.public_id)

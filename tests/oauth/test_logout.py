@@ -27,7 +27,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 form = parse_qs(self.rfile.read(length).decode())
                 receiver.tokens.extend(form.get("logout_token", []))
@@ -56,24 +56,38 @@ def receiver() -> Iterator[Receiver]:
 def sign_in(live: LiveServer, client, agent: UserAgent) -> dict:
     meta = discover(live)
     session, callback, verifier, _ = authorize(live, client, agent, scope="openid")
-    return session.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                               code_verifier=verifier)
+    return session.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
 
 
 def test_rp_logout_with_hint_signs_out_and_redirects(live_server, web_client, agent, customer):
     """With a valid id_token_hint of the session, logout needs no prompt and returns state."""
     token = sign_in(live_server, web_client, agent)
     end_session = discover(live_server)["end_session_endpoint"]
-    response = agent.session.get(end_session, allow_redirects=False, timeout=10, params={
-        "id_token_hint": token["id_token"], "state": "bye1",
-        "post_logout_redirect_uri": "https://shop.example/bye",
-    })
+    response = agent.session.get(
+        end_session,
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "id_token_hint": token["id_token"],
+            "state": "bye1",
+            "post_logout_redirect_uri": "https://shop.example/bye",
+        },
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "https://shop.example/bye?state=bye1"
-    assert agent.session.get(f"{live_server.url}/account", allow_redirects=False,
-                             timeout=10).status_code == 302
-    userinfo = requests.get(discover(live_server)["userinfo_endpoint"], timeout=10,
-                            headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert (
+        agent.session.get(
+            f"{live_server.url}/account", allow_redirects=False, timeout=10
+        ).status_code
+        == 302
+    )
+    userinfo = requests.get(
+        discover(live_server)["userinfo_endpoint"],
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     assert userinfo.status_code == 401  # tokens of the session are revoked with it
 
 
@@ -81,22 +95,34 @@ def test_rp_logout_without_hint_asks_first(live_server, web_client, agent):
     """Without an id_token_hint idp asks the customer before signing out (no logout CSRF)."""
     sign_in(live_server, web_client, agent)
     end_session = discover(live_server)["end_session_endpoint"]
-    page = agent.session.get(end_session, allow_redirects=False, timeout=10, params={
-        "client_id": web_client.client_id, "post_logout_redirect_uri": "https://shop.example/bye",
-    })
+    page = agent.session.get(
+        end_session,
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "client_id": web_client.client_id,
+            "post_logout_redirect_uri": "https://shop.example/bye",
+        },
+    )
     assert page.status_code == 200 and "Shop" in page.text
-    assert agent.session.get(f"{live_server.url}/account", allow_redirects=False,
-                             timeout=10).status_code == 200
+    assert (
+        agent.session.get(
+            f"{live_server.url}/account", allow_redirects=False, timeout=10
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("uri", ["https://evil.example/bye", "https://shop.example/bye/"])
 def test_unregistered_post_logout_uri_is_refused(live_server, web_client, agent, uri):
     """A post_logout_redirect_uri not registered exactly gets an error page, no redirect."""
     token = sign_in(live_server, web_client, agent)
-    response = agent.session.get(discover(live_server)["end_session_endpoint"], timeout=10,
-                                 allow_redirects=False,
-                                 params={"id_token_hint": token["id_token"],
-                                         "post_logout_redirect_uri": uri})
+    response = agent.session.get(
+        discover(live_server)["end_session_endpoint"],
+        timeout=10,
+        allow_redirects=False,
+        params={"id_token_hint": token["id_token"], "post_logout_redirect_uri": uri},
+    )
     assert response.status_code == 400 and "Location" not in response.headers
 
 
@@ -105,17 +131,31 @@ def test_tampered_hint_is_refused(live_server, web_client, agent):
     token = sign_in(live_server, web_client, agent)
     header, payload, signature = token["id_token"].split(".")
     forged = f"{header}.{payload}.{signature[::-1]}"
-    response = agent.session.get(discover(live_server)["end_session_endpoint"], timeout=10,
-                                 allow_redirects=False, params={"id_token_hint": forged})
+    response = agent.session.get(
+        discover(live_server)["end_session_endpoint"],
+        timeout=10,
+        allow_redirects=False,
+        params={"id_token_hint": forged},
+    )
     assert response.status_code == 400
 
 
 def test_backchannel_logout_reaches_every_client(live_server, agent, customer, receiver):
     """Signing out sends a signed logout token with sid to each client of the session."""
-    shop_a = register(live_server, name="Shop A", client_type="web",
-                      redirect_uris=["https://a.example/cb"], backchannel_logout_uri=receiver.url)
-    shop_b = register(live_server, name="Shop B", client_type="web",
-                      redirect_uris=["https://b.example/cb"], backchannel_logout_uri=receiver.url)
+    shop_a = register(
+        live_server,
+        name="Shop A",
+        client_type="web",
+        redirect_uris=["https://a.example/cb"],
+        backchannel_logout_uri=receiver.url,
+    )
+    shop_b = register(
+        live_server,
+        name="Shop B",
+        client_type="web",
+        redirect_uris=["https://b.example/cb"],
+        backchannel_logout_uri=receiver.url,
+    )
     token_a = sign_in(live_server, shop_a, agent)
     sign_in(live_server, shop_b, agent)
     page = agent.session.get(f"{live_server.url}/logout", timeout=10)

@@ -15,20 +15,29 @@ from tests.oauth.test_code_flow import authorize, discover
 
 def _tokens(live):
     make_customer(live.app, email="life@example.com")
-    client = register(live, name="Shop", client_type="web",
-                      redirect_uris=["https://shop.example/cb"], first_party=True)
+    client = register(
+        live,
+        name="Shop",
+        client_type="web",
+        redirect_uris=["https://shop.example/cb"],
+        first_party=True,
+    )
     agent = UserAgent(live.url, email="life@example.com", password=PASSWORD)
     meta = discover(live)
     session, callback, verifier, _ = authorize(live, client, agent, scope="openid offline_access")
-    token = session.fetch_token(meta["token_endpoint"], authorization_response=callback,
-                                code_verifier=verifier)
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
     return client, meta, token
 
 
 def _refresh(meta, client, raw) -> requests.Response:
-    return requests.post(meta["token_endpoint"], timeout=10, auth=(client.client_id,
-                         client.client_secret),
-                         data={"grant_type": "refresh_token", "refresh_token": raw})
+    return requests.post(
+        meta["token_endpoint"],
+        timeout=10,
+        auth=(client.client_id, client.client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": raw},
+    )
 
 
 def test_idle_refresh_token_expires(database_url, tmp_path, mailbox):

@@ -43,11 +43,15 @@ def post(live: LiveServer, token: str | None, metadata: object) -> requests.Resp
     return requests.post(f"{live.url}/register", json=metadata, headers=headers, timeout=10)
 
 
-def manage(method: str, registered: dict, token: str | None = None,
-           body: object = None) -> requests.Response:
+def manage(
+    method: str, registered: dict, token: str | None = None, body: object = None
+) -> requests.Response:
     token = registered["registration_access_token"] if token is None else token
     return requests.request(
-        method, registered["registration_client_uri"], json=body, timeout=10,
+        method,
+        registered["registration_client_uri"],
+        json=body,
+        timeout=10,
         headers={"Authorization": f"Bearer {token}"},
     )
 
@@ -114,10 +118,15 @@ def test_registered_client_completes_code_flow(live_server, agent, customer):
 
 def test_native_client_is_public(live_server):
     """application_type native registers a public client: auth method none, no secret."""
-    response = post(live_server, mint(live_server), {
-        "application_type": "native", "client_name": "App",
-        "redirect_uris": ["com.example.app:/callback", "http://127.0.0.1/callback"],
-    })
+    response = post(
+        live_server,
+        mint(live_server),
+        {
+            "application_type": "native",
+            "client_name": "App",
+            "redirect_uris": ["com.example.app:/callback", "http://127.0.0.1/callback"],
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["application_type"] == "native"
@@ -128,15 +137,24 @@ def test_native_client_is_public(live_server):
 
 def test_client_credentials_client(live_server):
     """grant_types [client_credentials] registers a service client that gets tokens."""
-    response = post(live_server, mint(live_server), {
-        "client_name": "Batch", "grant_types": ["client_credentials"], "scope": "openid",
-    })
+    response = post(
+        live_server,
+        mint(live_server),
+        {
+            "client_name": "Batch",
+            "grant_types": ["client_credentials"],
+            "scope": "openid",
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["response_types"] == [] and body["redirect_uris"] == []
-    token = requests.post(discover(live_server)["token_endpoint"], timeout=10,
-                          data={"grant_type": "client_credentials"},
-                          auth=(body["client_id"], body["client_secret"]))
+    token = requests.post(
+        discover(live_server)["token_endpoint"],
+        timeout=10,
+        data={"grant_type": "client_credentials"},
+        auth=(body["client_id"], body["client_secret"]),
+    )
     assert token.status_code == 200, token.text
     assert token.json()["access_token"]
 
@@ -166,8 +184,9 @@ def test_expiring_token_works_until_it_expires(live_server):
 def test_missing_or_unknown_token_refused(live_server, authorization):
     """Without a live initial access token: 401 invalid_token, and no client is made."""
     headers = {"Authorization": authorization} if authorization else {}
-    response = requests.post(f"{live_server.url}/register", json=WEB_METADATA, headers=headers,
-                             timeout=10)
+    response = requests.post(
+        f"{live_server.url}/register", json=WEB_METADATA, headers=headers, timeout=10
+    )
     assert_refused(response, 401, "invalid_token")
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
     with live_server.app.app_context():
@@ -177,49 +196,61 @@ def test_missing_or_unknown_token_refused(live_server, authorization):
 def test_failed_registration_keeps_single_use_token(live_server):
     """A refused registration does not use up a single-use token."""
     token = mint(live_server)
-    assert_refused(post(live_server, token, {**WEB_METADATA, "redirect_uris": []}), 400,
-                   "invalid_client_metadata")
+    assert_refused(
+        post(live_server, token, {**WEB_METADATA, "redirect_uris": []}),
+        400,
+        "invalid_client_metadata",
+    )
     assert post(live_server, token, WEB_METADATA).status_code == 201
 
 
-@pytest.mark.parametrize("uris", [
-    ["http://shop.example/callback"], ["https://shop.example/callback#frag"],
-    ["javascript:alert(1)"], ["https://*.shop.example/callback"], "https://shop.example/cb",
-    ["http://localhost/callback"],
-])
+@pytest.mark.parametrize(
+    "uris",
+    [
+        ["http://shop.example/callback"],
+        ["https://shop.example/callback#frag"],
+        ["javascript:alert(1)"],
+        ["https://*.shop.example/callback"],
+        "https://shop.example/cb",
+        ["http://localhost/callback"],
+    ],
+)
 def test_invalid_redirect_uri(live_server, uris):
     """Non-loopback http, fragments, javascript:, wildcards: invalid_redirect_uri."""
     response = post(live_server, mint(live_server), {**WEB_METADATA, "redirect_uris": uris})
     assert_refused(response, 400, "invalid_redirect_uri")
 
 
-@pytest.mark.parametrize("changes", [
-    {"grant_types": ["implicit"], "response_types": ["token"]},
-    {"grant_types": ["authorization_code", "implicit"]},
-    {"response_types": ["code id_token"]},
-    {"response_types": ["id_token"]},
-    {"grant_types": ["password"]},
-    {"grant_types": ["refresh_token"]},
-    {"grant_types": ["client_credentials"], "response_types": ["code"]},
-    {"redirect_uris": None},
-    {"application_type": "desktop"},
-    {"token_endpoint_auth_method": "client_secret_jwt"},
-    {"token_endpoint_auth_method": "none"},
-    {"id_token_signed_response_alg": "none"},
-    {"id_token_signed_response_alg": "HS256"},
-    {"jwks_uri": "https://shop.example/jwks", "jwks": {"keys": [{"kty": "EC"}]}},
-    {"token_endpoint_auth_method": "private_key_jwt"},
-    {"scope": "openid admin"},
-    {"id_token_encrypted_response_alg": "RSA-OAEP"},
-    {"subject_type": "pairwise"},
-    {"post_logout_redirect_uris": ["javascript:alert(1)"]},
-    {"backchannel_logout_uri": "http://shop.example/bc"},
-    {"logo_uri": "http://shop.example/logo.png"},
-    {"contacts": ["not an email"]},
-    {"client_name": ""},
-    {"client_name#fr": ""},
-    {"client_name#not a tag": "Boutique"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"grant_types": ["implicit"], "response_types": ["token"]},
+        {"grant_types": ["authorization_code", "implicit"]},
+        {"response_types": ["code id_token"]},
+        {"response_types": ["id_token"]},
+        {"grant_types": ["password"]},
+        {"grant_types": ["refresh_token"]},
+        {"grant_types": ["client_credentials"], "response_types": ["code"]},
+        {"redirect_uris": None},
+        {"application_type": "desktop"},
+        {"token_endpoint_auth_method": "client_secret_jwt"},
+        {"token_endpoint_auth_method": "none"},
+        {"id_token_signed_response_alg": "none"},
+        {"id_token_signed_response_alg": "HS256"},
+        {"jwks_uri": "https://shop.example/jwks", "jwks": {"keys": [{"kty": "EC"}]}},
+        {"token_endpoint_auth_method": "private_key_jwt"},
+        {"scope": "openid admin"},
+        {"id_token_encrypted_response_alg": "RSA-OAEP"},
+        {"subject_type": "pairwise"},
+        {"post_logout_redirect_uris": ["javascript:alert(1)"]},
+        {"backchannel_logout_uri": "http://shop.example/bc"},
+        {"logo_uri": "http://shop.example/logo.png"},
+        {"contacts": ["not an email"]},
+        {"client_name": ""},
+        {"client_name#fr": ""},
+        {"client_name#not a tag": "Boutique"},
+    ],
+)
 def test_invalid_client_metadata(live_server, changes):
     """Implicit, hybrid and unsupported grants or inconsistent metadata: invalid_client_metadata."""
     response = post(live_server, mint(live_server), {**WEB_METADATA, **changes})
@@ -228,19 +259,25 @@ def test_invalid_client_metadata(live_server, changes):
         assert clients.list_clients() == []
 
 
-@pytest.mark.parametrize(("data", "content_type", "status"), [
-    ("{not json", "application/json", 400),
-    ('["a", "list"]', "application/json", 400),
-    ("[" * 30_000 + "]" * 30_000, "application/json", 400),
-    ("\xff\xfe", "application/json", 400),
-    ("redirect_uris=https://shop.example/callback", "application/x-www-form-urlencoded", 400),
-    ('{"client_name": "' + "x" * 70_000 + '"}', "application/json", 413),
-])
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        ('["a", "list"]', "application/json", 400),
+        ("[" * 30_000 + "]" * 30_000, "application/json", 400),
+        ("\xff\xfe", "application/json", 400),
+        ("redirect_uris=https://shop.example/callback", "application/x-www-form-urlencoded", 400),
+        ('{"client_name": "' + "x" * 70_000 + '"}', "application/json", 413),
+    ],
+)
 def test_non_json_body(live_server, data, content_type, status):
     """A body that is not a JSON object is invalid_client_metadata, never a server error."""
-    response = requests.post(f"{live_server.url}/register", data=data.encode("latin-1"),
-                             timeout=10, headers={"Content-Type": content_type,
-                                                  "Authorization": f"Bearer {mint(live_server)}"})
+    response = requests.post(
+        f"{live_server.url}/register",
+        data=data.encode("latin-1"),
+        timeout=10,
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {mint(live_server)}"},
+    )
     assert_refused(response, status, "invalid_client_metadata")
 
 
@@ -258,8 +295,10 @@ def test_update_replaces_metadata(live_server):
     """PUT replaces the whole registration: omitted fields go back to defaults, secret kept."""
     registered = registered_web(live_server)
     update = {
-        "client_id": registered["client_id"], "client_secret": registered["client_secret"],
-        "client_name": "Shop 2", "redirect_uris": ["https://shop.example/new-callback"],
+        "client_id": registered["client_id"],
+        "client_secret": registered["client_secret"],
+        "client_name": "Shop 2",
+        "redirect_uris": ["https://shop.example/new-callback"],
         "token_endpoint_auth_method": "client_secret_post",
     }
     response = manage("PUT", registered, body=update)
@@ -279,13 +318,16 @@ def test_update_replaces_metadata(live_server):
         assert client.first_party is False
 
 
-@pytest.mark.parametrize("changes", [
-    {"client_id": "someone-else"},
-    {"client_id": None},
-    {"client_secret": "chosen-by-the-client"},
-    {"registration_access_token": "x"},
-    {"client_id_issued_at": 1},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"client_id": "someone-else"},
+        {"client_id": None},
+        {"client_secret": "chosen-by-the-client"},
+        {"registration_access_token": "x"},
+        {"client_id_issued_at": 1},
+    ],
+)
 def test_update_cannot_change_identity(live_server, changes):
     """PUT cannot pick another client_id or a secret, nor send server fields (RFC 7592 2.2)."""
     registered = registered_web(live_server)
@@ -298,17 +340,31 @@ def test_update_cannot_change_identity(live_server, changes):
 def test_update_refuses_invalid_metadata(live_server):
     """A PUT with bad metadata changes nothing: invalid_redirect_uri, old registration kept."""
     registered = registered_web(live_server)
-    update = {**WEB_METADATA, "client_id": registered["client_id"],
-              "redirect_uris": ["http://shop.example/cb"]}
+    update = {
+        **WEB_METADATA,
+        "client_id": registered["client_id"],
+        "redirect_uris": ["http://shop.example/cb"],
+    }
     assert_refused(manage("PUT", registered, body=update), 400, "invalid_redirect_uri")
-    assert_refused(manage("PUT", registered, body={**update, "application_type": "native",
-                                                   "redirect_uris": [WEB_REDIRECT]}),
-                   400, "invalid_client_metadata")
+    assert_refused(
+        manage(
+            "PUT",
+            registered,
+            body={**update, "application_type": "native", "redirect_uris": [WEB_REDIRECT]},
+        ),
+        400,
+        "invalid_client_metadata",
+    )
     assert manage("GET", registered).json()["redirect_uris"] == [WEB_REDIRECT]
-    bad = requests.put(registered["registration_client_uri"], data="{", timeout=10, headers={
-        "Authorization": f"Bearer {registered['registration_access_token']}",
-        "Content-Type": "application/json",
-    })
+    bad = requests.put(
+        registered["registration_client_uri"],
+        data="{",
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {registered['registration_access_token']}",
+            "Content-Type": "application/json",
+        },
+    )
     assert_refused(bad, 400, "invalid_client_metadata")
 
 
@@ -323,8 +379,11 @@ def test_wrong_registration_access_token(live_server):
     anonymous = requests.get(one["registration_client_uri"], timeout=10)
     assert_refused(anonymous, 401, "invalid_token")
     operators = register(live_server, name="Ops", client_type="web", redirect_uris=[WEB_REDIRECT])
-    response = requests.get(f"{live_server.url}/register/{operators.client_id}", timeout=10,
-                            headers={"Authorization": "Bearer x"})
+    response = requests.get(
+        f"{live_server.url}/register/{operators.client_id}",
+        timeout=10,
+        headers={"Authorization": "Bearer x"},
+    )
     assert_refused(response, 401, "invalid_token")
     assert manage("GET", one).status_code == 200
 
@@ -341,15 +400,28 @@ def test_delete_ends_the_client(live_server, agent):
     )
     deleted = manage("DELETE", registered)
     assert deleted.status_code == 204 and deleted.headers["Cache-Control"] == "no-store"
-    refresh = requests.post(meta["token_endpoint"], timeout=10, data={
-        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-    }, auth=(registered["client_id"], registered["client_secret"]))
+    refresh = requests.post(
+        meta["token_endpoint"],
+        timeout=10,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+        },
+        auth=(registered["client_id"], registered["client_secret"]),
+    )
     assert refresh.status_code in (400, 401) and refresh.json()["error"] == "invalid_client"
     assert_refused(manage("GET", registered), 401, "invalid_token")
-    again = agent.session.get(meta["authorization_endpoint"], allow_redirects=False, timeout=10,
-                              params={"response_type": "code", "scope": "openid",
-                                      "client_id": registered["client_id"],
-                                      "redirect_uri": WEB_REDIRECT})
+    again = agent.session.get(
+        meta["authorization_endpoint"],
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "response_type": "code",
+            "scope": "openid",
+            "client_id": registered["client_id"],
+            "redirect_uri": WEB_REDIRECT,
+        },
+    )
     assert again.status_code == 400 and "Location" not in again.headers
     with live_server.app.app_context():
         assert clients.get(registered["client_id"]) is None

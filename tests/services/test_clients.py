@@ -45,10 +45,20 @@ def native(*uris, **kw):
 @pytest.mark.parametrize(
     ("client_type", "uris", "grants", "responses", "method"),
     [
-        ("web", ["https://shop.example.com/cb"], ["authorization_code", "refresh_token"],
-         ["code"], "client_secret_basic"),
-        ("native", ["com.example.app:/cb"], ["authorization_code", "refresh_token"],
-         ["code"], "none"),
+        (
+            "web",
+            ["https://shop.example.com/cb"],
+            ["authorization_code", "refresh_token"],
+            ["code"],
+            "client_secret_basic",
+        ),
+        (
+            "native",
+            ["com.example.app:/cb"],
+            ["authorization_code", "refresh_token"],
+            ["code"],
+            "none",
+        ),
         ("device", [], [DEVICE_CODE, "refresh_token"], [], "none"),
         ("service", [], ["client_credentials"], [], "client_secret_basic"),
     ],
@@ -89,14 +99,20 @@ def test_redirect_uris_required_or_refused_by_type(ctx):
     refused("redirect_uris", name="X", client_type="native", redirect_uris=[])
     for kind in ("device", "service"):
         refused("redirect_uris", name="X", client_type=kind, redirect_uris=["https://a.example/cb"])
-        refused("post_logout_redirect_uris", name="X", client_type=kind, redirect_uris=[],
-                post_logout_redirect_uris=["https://a.example/bye"])
+        refused(
+            "post_logout_redirect_uris",
+            name="X",
+            client_type=kind,
+            redirect_uris=[],
+            post_logout_redirect_uris=["https://a.example/bye"],
+        )
 
 
 def test_https_required_for_web(ctx):
     """A web client's redirect must be https, except on a loopback IP literal."""
-    message = refused("redirect_uris", name="S", client_type="web",
-                      redirect_uris=["http://shop.example.com/cb"])
+    message = refused(
+        "redirect_uris", name="S", client_type="web", redirect_uris=["http://shop.example.com/cb"]
+    )
     assert "https" in message
     for ok in ("https://shop.example.com/cb", "http://127.0.0.1:5001/cb", "http://[::1]:5001/cb"):
         assert clients.validate_redirect_uri(ok, "web") == ok
@@ -122,9 +138,14 @@ def test_private_use_scheme_only_for_native(ctx):
 @pytest.mark.parametrize(
     "uri",
     [
-        "javascript:alert(1)", "javascript://example.com/%0aalert(1)", "JAVASCRIPT:alert(1)",
-        "data:text/html,<script>alert(1)</script>", "data:text/html;base64,PHNjcmlwdD4=",
-        "vbscript:msgbox(1)", "file:///etc/passwd", "blob:https://shop.example.com/x",
+        "javascript:alert(1)",
+        "javascript://example.com/%0aalert(1)",
+        "JAVASCRIPT:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "blob:https://shop.example.com/x",
     ],
 )
 @pytest.mark.parametrize("client_type", ["web", "native"])
@@ -137,13 +158,22 @@ def test_script_and_local_schemes_refused(ctx, uri, client_type):
 @pytest.mark.parametrize(
     "uri",
     [
-        "https://shop.example.com/cb#frag", "https://shop.example.com/cb#",
-        "https://*.example.com/cb", "https://shop.example.com/*", "/callback",
-        "shop.example.com/callback", "https:///cb", "https:/shop.example.com/cb",
-        "https://user:pw@shop.example.com/cb", "https://evil.com\\@shop.example.com/cb",
-        "https://shop.example.com/c b", "https://shop.example.com/cb\n",
-        "https://shöp.example.com/cb", "https://shop.example.com:99999/cb",
-        "http://127.0.0.1.evil.com/cb", "https://" + "a" * 2000 + ".example.com/",
+        "https://shop.example.com/cb#frag",
+        "https://shop.example.com/cb#",
+        "https://*.example.com/cb",
+        "https://shop.example.com/*",
+        "/callback",
+        "shop.example.com/callback",
+        "https:///cb",
+        "https:/shop.example.com/cb",
+        "https://user:pw@shop.example.com/cb",
+        "https://evil.com\\@shop.example.com/cb",
+        "https://shop.example.com/c b",
+        "https://shop.example.com/cb\n",
+        "https://shöp.example.com/cb",
+        "https://shop.example.com:99999/cb",
+        "http://127.0.0.1.evil.com/cb",
+        "https://" + "a" * 2000 + ".example.com/",
     ],
 )
 def test_malformed_redirect_uris_refused(ctx, uri):
@@ -154,9 +184,13 @@ def test_malformed_redirect_uris_refused(ctx, uri):
 
 def test_post_logout_uris_follow_the_same_rules(ctx):
     """Post-logout redirect URIs are checked like redirect URIs, under their own field."""
-    refused("post_logout_redirect_uris", name="S", client_type="web",
-            redirect_uris=["https://shop.example.com/cb"],
-            post_logout_redirect_uris=["http://shop.example.com/bye"])
+    refused(
+        "post_logout_redirect_uris",
+        name="S",
+        client_type="web",
+        redirect_uris=["https://shop.example.com/cb"],
+        post_logout_redirect_uris=["http://shop.example.com/bye"],
+    )
     client, _ = native("com.example.app:/cb", post_logout_redirect_uris=["com.example.app:/bye"])
     assert client.post_logout_redirect_uris == ["com.example.app:/bye"]
 
@@ -164,36 +198,64 @@ def test_post_logout_uris_follow_the_same_rules(ctx):
 def test_backchannel_logout_uri(ctx):
     """Back-channel logout URIs are https (or loopback http) without fragment."""
     base = {"name": "S", "client_type": "web", "redirect_uris": ["https://shop.example.com/cb"]}
-    for bad in ("http://shop.example.com/bc", "https://shop.example.com/bc#x", "/bc",
-                "javascript:alert(1)"):
+    for bad in (
+        "http://shop.example.com/bc",
+        "https://shop.example.com/bc#x",
+        "/bc",
+        "javascript:alert(1)",
+    ):
         refused("backchannel_logout_uri", backchannel_logout_uri=bad, **base)
     client, _ = clients.create(backchannel_logout_uri="https://shop.example.com/bc?x=1", **base)
     assert client.backchannel_logout_uri == "https://shop.example.com/bc?x=1"
-    refused("backchannel_logout_uri", name="B", client_type="service", redirect_uris=[],
-            backchannel_logout_uri="https://batch.example.com/bc")
+    refused(
+        "backchannel_logout_uri",
+        name="B",
+        client_type="service",
+        redirect_uris=[],
+        backchannel_logout_uri="https://batch.example.com/bc",
+    )
 
 
 def test_auth_method_matches_type(ctx):
     """Public clients authenticate with none only; confidential ones never with none."""
-    refused("token_endpoint_auth_method", name="A", client_type="native",
-            redirect_uris=["com.example.app:/cb"], token_endpoint_auth_method="client_secret_basic")
-    refused("token_endpoint_auth_method", name="S", client_type="web",
-            redirect_uris=["https://shop.example.com/cb"], token_endpoint_auth_method="none")
-    client, secret = web("https://shop.example.com/cb",
-                         token_endpoint_auth_method="client_secret_post")
+    refused(
+        "token_endpoint_auth_method",
+        name="A",
+        client_type="native",
+        redirect_uris=["com.example.app:/cb"],
+        token_endpoint_auth_method="client_secret_basic",
+    )
+    refused(
+        "token_endpoint_auth_method",
+        name="S",
+        client_type="web",
+        redirect_uris=["https://shop.example.com/cb"],
+        token_endpoint_auth_method="none",
+    )
+    client, secret = web(
+        "https://shop.example.com/cb", token_endpoint_auth_method="client_secret_post"
+    )
     assert client.token_endpoint_auth_method == "client_secret_post" and secret
 
 
 def test_private_key_jwt_needs_public_keys(ctx):
     """private_key_jwt needs a public JWK Set (or jwks_uri) and issues no secret."""
     key = ECKey.generate_key("P-256")
-    base = {"name": "S", "client_type": "web", "redirect_uris": ["https://shop.example.com/cb"],
-            "token_endpoint_auth_method": "private_key_jwt"}
+    base = {
+        "name": "S",
+        "client_type": "web",
+        "redirect_uris": ["https://shop.example.com/cb"],
+        "token_endpoint_auth_method": "private_key_jwt",
+    }
     refused("jwks", **base)
     refused("jwks", jwks={"keys": [key.as_dict(private=True)]}, **base)
     refused("jwks", jwks={"keys": [{"kty": "EC", "crv": "P-256", "x": "bad"}]}, **base)
-    refused("jwks", jwks={"keys": [key.as_dict(private=False)]},
-            jwks_uri="https://shop.example.com/jwks", **base)
+    refused(
+        "jwks",
+        jwks={"keys": [key.as_dict(private=False)]},
+        jwks_uri="https://shop.example.com/jwks",
+        **base,
+    )
     refused("jwks_uri", jwks_uri="http://shop.example.com/jwks", **base)
     client, secret = clients.create(jwks={"keys": [key.as_dict(private=False)]}, **base)
     assert secret is None and client.client_secret_digest is None
@@ -202,12 +264,25 @@ def test_private_key_jwt_needs_public_keys(ctx):
 
 def test_id_token_alg_and_scope(ctx):
     """Only ES256 and RS256 sign ID tokens; scope names must be RFC 6749 scope tokens."""
-    refused("id_token_signed_response_alg", name="S", client_type="web",
-            redirect_uris=["https://shop.example.com/cb"], id_token_signed_response_alg="HS256")
-    refused("scope", name="S", client_type="web", redirect_uris=["https://shop.example.com/cb"],
-            scope='openid "quoted"')
-    client, _ = web("https://shop.example.com/cb", id_token_signed_response_alg="RS256",
-                    scope="openid email openid")
+    refused(
+        "id_token_signed_response_alg",
+        name="S",
+        client_type="web",
+        redirect_uris=["https://shop.example.com/cb"],
+        id_token_signed_response_alg="HS256",
+    )
+    refused(
+        "scope",
+        name="S",
+        client_type="web",
+        redirect_uris=["https://shop.example.com/cb"],
+        scope='openid "quoted"',
+    )
+    client, _ = web(
+        "https://shop.example.com/cb",
+        id_token_signed_response_alg="RS256",
+        scope="openid email openid",
+    )
     assert client.id_token_signed_response_alg == "RS256" and client.scope == "openid email"
 
 
@@ -221,8 +296,10 @@ def test_software_metadata(ctx):
     client, _ = clients.create(
         extra={"client_uri": "https://shop.example.com", "contacts": ["ops@example.com"]}, **base
     )
-    assert client.software == {"client_uri": "https://shop.example.com",
-                               "contacts": ["ops@example.com"]}
+    assert client.software == {
+        "client_uri": "https://shop.example.com",
+        "contacts": ["ops@example.com"],
+    }
 
 
 def test_localized_metadata(ctx):
@@ -239,8 +316,9 @@ def test_localized_metadata(ctx):
 
 def test_name_required(ctx):
     """A client needs a visible name."""
-    refused("client_name", name="  ", client_type="web",
-            redirect_uris=["https://shop.example.com/cb"])
+    refused(
+        "client_name", name="  ", client_type="web", redirect_uris=["https://shop.example.com/cb"]
+    )
 
 
 def test_rotate_secret(ctx):
@@ -259,13 +337,20 @@ def test_update_validates_whole_client(ctx):
     """update applies valid changes and refuses bad ones without touching the client."""
     client, _ = web("https://shop.example.com/cb")
     db.session.commit()
-    clients.update(client, name="New shop",
-                   redirect_uris=["https://shop.example.com/cb", "https://shop.example.com/b"])
+    clients.update(
+        client,
+        name="New shop",
+        redirect_uris=["https://shop.example.com/cb", "https://shop.example.com/b"],
+    )
     db.session.commit()
     assert client.name == "New shop" and client.check_redirect_uri("https://shop.example.com/b")
-    for bad in ({"redirect_uris": ["http://shop.example.com/cb"]}, {"redirect_uris": []},
-                {"client_type": "native"}, {"client_secret_digest": "x"},
-                {"grant_types": ["authorization_code", "client_credentials"]}):
+    for bad in (
+        {"redirect_uris": ["http://shop.example.com/cb"]},
+        {"redirect_uris": []},
+        {"client_type": "native"},
+        {"client_secret_digest": "x"},
+        {"grant_types": ["authorization_code", "client_credentials"]},
+    ):
         with pytest.raises(ValidationError):
             clients.update(client, **bad)
     db.session.expire_all()
@@ -330,9 +415,9 @@ def test_unknown_and_expired_tokens_refused(ctx):
     """Unknown, empty and expired tokens are refused."""
     raw = clients.mint_registration_token(single_use=False, expires_in=60)
     db.session.commit()
-    db.session.execute(sa.update(InitialAccessToken).values(
-        expires_at=utcnow() - timedelta(seconds=1)
-    ))
+    db.session.execute(
+        sa.update(InitialAccessToken).values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     assert not clients.consume_registration_token(raw)
     assert not clients.consume_registration_token("unknown")

@@ -69,7 +69,8 @@ def test_ensure_keys_creates_es256_and_rs256_once(app):
         assert keys.ensure_keys(T0 + AHEAD, encryption_key=kek(app)) == []
         stored = keys.list_keys()
         assert [(k.alg, k.state(T0)) for k in stored] == [
-            ("ES256", KeyState.ACTIVE), ("RS256", KeyState.ACTIVE),
+            ("ES256", KeyState.ACTIVE),
+            ("RS256", KeyState.ACTIVE),
         ]
         for alg in keys.ALGORITHMS:
             kid, key = keys.active_key(alg, T0, encryption_key=kek(app))
@@ -88,9 +89,11 @@ def test_private_key_is_not_stored_in_plaintext(store):
     """The raw column holds neither the PEM nor the private members, only ciphertext."""
     for alg in keys.ALGORITHMS:
         kid, key = keys.active_key(alg, T0, encryption_key=kek(store))
-        raw = db.session.execute(
-            sa.text("SELECT * FROM signing_key WHERE kid = :kid"), {"kid": kid}
-        ).one()._asdict()
+        raw = (
+            db.session.execute(sa.text("SELECT * FROM signing_key WHERE kid = :kid"), {"kid": kid})
+            .one()
+            ._asdict()
+        )
         stored = b"".join(
             bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in raw.values()
         )
@@ -100,9 +103,9 @@ def test_private_key_is_not_stored_in_plaintext(store):
         assert pem.splitlines()[1] not in stored
         for member in ("d", "p", "q") if alg == "RS256" else ("d",):
             assert private[member].encode() not in stored
-        assert security.decrypt(
-            bytes(raw["private_key_ciphertext"]), kek(store), kid.encode()
-        ) == pem
+        assert (
+            security.decrypt(bytes(raw["private_key_ciphertext"]), kek(store), kid.encode()) == pem
+        )
 
 
 def test_wrong_encryption_key_cannot_open_keys(store):
@@ -137,8 +140,13 @@ def test_changing_secret_key_makes_derived_keys_unreadable(database_url, tmp_pat
         keys.rotate("RS256", timedelta(0), LIFETIME, T0, encryption_key=kek(rekeyed))
         db.session.commit()
         assert keys.active_key("RS256", T0, encryption_key=kek(rekeyed))[1].is_private
-        keys.rotate("RS256", timedelta(0), LIFETIME, T0 + SECOND,
-                    encryption_key=security.decode_key(explicit))
+        keys.rotate(
+            "RS256",
+            timedelta(0),
+            LIFETIME,
+            T0 + SECOND,
+            encryption_key=security.decode_key(explicit),
+        )
         db.session.commit()
         _close()
     for secret in ("n" * 40, "m" * 40):
@@ -196,7 +204,9 @@ def test_rotation_publishes_before_use_then_expires_old_key(store):
     assert not verifies(last_old_token, switch + LIFETIME)
     states = {k.kid: k.state(switch + LIFETIME) for k in keys.list_keys()}
     assert states == {
-        new.kid: KeyState.ACTIVE, old_kid: KeyState.EXPIRED, rs_kid: KeyState.ACTIVE,
+        new.kid: KeyState.ACTIVE,
+        old_kid: KeyState.EXPIRED,
+        rs_kid: KeyState.ACTIVE,
     }
     assert keys.purge_expired(switch + LIFETIME - SECOND) == 0
     assert keys.purge_expired(switch + LIFETIME) == 1
@@ -250,8 +260,13 @@ def test_database_refuses_two_keys_of_one_generation(store):
     """The unique (alg, generation) constraint is what stops concurrent writers."""
     first = keys.list_keys()[0]
     clone = SigningKey(
-        kid="clone", alg=first.alg, generation=first.generation, public_jwk={},
-        private_key_ciphertext=b"x", created_at=T0, activates_at=T0,
+        kid="clone",
+        alg=first.alg,
+        generation=first.generation,
+        public_jwk={},
+        private_key_ciphertext=b"x",
+        created_at=T0,
+        activates_at=T0,
     )
     db.session.add(clone)
     with pytest.raises(sa.exc.IntegrityError):

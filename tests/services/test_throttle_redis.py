@@ -28,8 +28,11 @@ def test_two_nodes_share_the_failure_count(redis_url, database_url, tmp_path, ma
     from idp.extensions import db
 
     namespace = f"test-{uuid.uuid4().hex}"
-    settings = {"REDIS_URL": redis_url, "THROTTLE_NAMESPACE": namespace,
-                "LOGIN_LIMIT_PER_ACCOUNT": "3 per 15 minutes"}
+    settings = {
+        "REDIS_URL": redis_url,
+        "THROTTLE_NAMESPACE": namespace,
+        "LOGIN_LIMIT_PER_ACCOUNT": "3 per 15 minutes",
+    }
     node_a = make_app(database_url, tmp_path / "a", mailbox, **settings)
     node_b = make_app(database_url, tmp_path / "b", mailbox, **settings)
     with node_a.app_context():

@@ -1,0 +1,1 @@
+"""Tests of the services, called with the real app and database."""

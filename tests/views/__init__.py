@@ -1,0 +1,1 @@
+"""Tests of the pages: the real app driven through its HTTP surface."""
