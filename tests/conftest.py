@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from idp import paths
 from idp.extensions import db
-from tests.conftest_support import make_app
+from tests.conftest_support import dispose_apps, make_app
 from tests.live import LiveServer, serve
 from tests.mailbox import Mailbox, start_smtp_server
 
@@ -35,6 +35,12 @@ def compiled_translations() -> None:
         with partial.open("wb") as f:
             write_mo(f, catalog, use_fuzzy=False)
         partial.replace(target)  # atomic: a concurrent run never reads half a file
+
+
+@pytest.fixture(autouse=True)
+def _close_pools() -> Iterator[None]:
+    yield
+    dispose_apps()
 
 
 @pytest.fixture(scope="session")

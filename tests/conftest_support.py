@@ -9,7 +9,21 @@ from typing import Any
 from flask import Flask
 
 from idp import create_app
+from idp.extensions import db
 from tests.mailbox import Mailbox
+
+# Every app a test builds, so its connection pool is closed when the test ends, even on failure:
+# a PostgreSQL connection left to the garbage collector warns (an error under -W error) in
+# whichever later test happens to collect it.
+_apps: list[Flask] = []
+
+
+def dispose_apps() -> None:
+    while _apps:
+        app = _apps.pop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def make_app(database_url: str, instance: Path, mailbox: Mailbox | None, **overrides: Any) -> Flask:
@@ -22,4 +36,6 @@ def make_app(database_url: str, instance: Path, mailbox: Mailbox | None, **overr
     if mailbox is not None:
         config.update(SMTP_HOST=mailbox.host, SMTP_PORT=mailbox.port)
     config.update(overrides)
-    return create_app(config, instance_path=str(instance))
+    app = create_app(config, instance_path=str(instance))
+    _apps.append(app)
+    return app
