@@ -1,329 +1,37 @@
 """Registering, changing and removing OAuth clients, and the initial access tokens of RFC 7591.
 
-Redirect URI policy (RFC 6749 3.1.2, RFC 8252 7-8, OAuth 2.0 Security BCP 4.1):
-
-- absolute, printable ASCII, no fragment, no ``*`` wildcard, no user:password@ part;
-- ``https`` for web and native clients;
-- ``http`` only on a loopback IP literal, ``127.0.0.1`` or ``[::1]``, for web and native clients
-  (local development, RFC 8252 7.3 apps); a native client may then use any port at request time.
-  ``localhost`` is refused for everyone: RFC 8252 8.3 warns it may resolve elsewhere;
-- private-use schemes in reverse-DNS form (``com.example.app:/callback``) only for native clients;
-- ``javascript:``, ``data:`` and other single-word schemes are refused;
-- device and service clients never redirect, so they register none.
-
-Services flush; the caller commits.
+What metadata is acceptable lives in ``client_metadata``; services flush, the caller commits.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-from joserfc.jwk import KeySet
 from sqlalchemy import or_
 
 from idp import security
 from idp.errors import ValidationError
 from idp.extensions import db
-from idp.models import Client, ClientType, InitialAccessToken
-from idp.models.client import DEFAULT_SCOPE, PUBLIC_TYPES, loopback_without_port
+from idp.models import Client, InitialAccessToken
+from idp.models.client import DEFAULT_SCOPE, PUBLIC_TYPES
 from idp.models.types import utcnow
-
-AUTHORIZATION_CODE = "authorization_code"
-REFRESH_TOKEN = "refresh_token"  # noqa: S105 (a grant type, not a secret)
-CLIENT_CREDENTIALS = "client_credentials"
-DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
-
-SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-CONFIDENTIAL_AUTH_METHODS = (*SECRET_AUTH_METHODS, "private_key_jwt")
-ID_TOKEN_ALGS = ("ES256", "RS256")
-
-# The grants and response types each kind of client may hold; the first grants are the default.
-GRANTS: dict[str, tuple[str, ...]] = {
-    ClientType.WEB: (AUTHORIZATION_CODE, REFRESH_TOKEN),
-    ClientType.NATIVE: (AUTHORIZATION_CODE, REFRESH_TOKEN),
-    ClientType.DEVICE: (DEVICE_CODE, REFRESH_TOKEN),
-    ClientType.SERVICE: (CLIENT_CREDENTIALS,),
-}
-RESPONSE_TYPES: dict[str, tuple[str, ...]] = {
-    ClientType.WEB: ("code",),
-    ClientType.NATIVE: ("code",),
-    ClientType.DEVICE: (),
-    ClientType.SERVICE: (),
-}
-REDIRECTING_TYPES = frozenset({ClientType.WEB, ClientType.NATIVE})
-
-# RFC 7591 2 metadata kept in ``Client.software``; anything else is refused, not silently kept.
-SOFTWARE_URI_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
-SOFTWARE_FIELDS = (*SOFTWARE_URI_FIELDS, "contacts", "software_id", "software_version")
-# RFC 7591 2.2: human-readable fields may also come per language, as ``client_name#fr``.
-_LOCALIZED_FIELD = re.compile(
-    r"^(client_name|client_uri|logo_uri|policy_uri|tos_uri)#[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,4}$"
+from idp.services.client_metadata import (  # noqa: F401 - re-exported for callers
+    AUTHORIZATION_CODE,
+    CLIENT_CREDENTIALS,
+    CONFIDENTIAL_AUTH_METHODS,
+    DEVICE_CODE,
+    GRANTS,
+    ID_TOKEN_ALGS,
+    REFRESH_TOKEN,
+    RESPONSE_TYPES,
+    SECRET_AUTH_METHODS,
+    SOFTWARE_FIELDS,
+    _validate,
+    validate_backchannel_logout_uri,
+    validate_redirect_uri,
 )
-
-MAX_URI_LENGTH = 2000
-MAX_URIS = 20
-# Schemes a browser would run or read locally rather than navigate to (named for a clear error).
-FORBIDDEN_SCHEMES = frozenset(
-    {
-        "javascript",
-        "data",
-        "vbscript",
-        "file",
-        "blob",
-        "about",
-        "filesystem",
-        "view-source",
-    }
-)
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-_PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+$")
-# RFC 3986 2: unreserved, reserved and percent; "#" and "*" are refused earlier, by name.
-_URI_CHARACTERS = re.compile(r"^[A-Za-z0-9._~:/?\[\]@!$&'()+,;=%-]+$")
-# RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
-_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-
-
-# URIs ------------------------------------------------------------------------------------------
-
-
-def _check_uri_text(uri: Any, field: str) -> str:
-    if not isinstance(uri, str) or not uri:
-        raise ValidationError({field: "must be a non-empty string"})
-    if len(uri) > MAX_URI_LENGTH:
-        raise ValidationError({field: f"must be at most {MAX_URI_LENGTH} characters"})
-    if any(not "\x21" <= ch <= "\x7e" for ch in uri):
-        raise ValidationError(
-            {field: f"{uri!r} has spaces, control or non-ASCII characters; percent-encode them"}
-        )
-    if "#" in uri:
-        raise ValidationError({field: f"{uri} must not have a fragment (RFC 6749 3.1.2)"})
-    if "*" in uri:
-        raise ValidationError({field: f"{uri} must not have a wildcard; register each URI"})
-    if not _URI_CHARACTERS.match(uri):
-        raise ValidationError({field: f"{uri} has characters a URI cannot hold (RFC 3986 2)"})
-    match = _SCHEME.match(uri)
-    if match is None:
-        raise ValidationError({field: f"{uri} must be an absolute URI with a scheme"})
-    if match.group(1) != match.group(1).lower():
-        raise ValidationError({field: f"{uri} must have a lowercase scheme"})
-    if match.group(1) in FORBIDDEN_SCHEMES:
-        raise ValidationError({field: f"{uri}: the {match.group(1)} scheme is not allowed"})
-    return match.group(1)
-
-
-def _check_web_uri(uri: str, scheme: str, field: str) -> None:
-    """An https URI with a host, or http on a loopback IP literal; never user:password@."""
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 (raises ValueError on a malformed port)
-    except ValueError as exc:
-        raise ValidationError({field: f"{uri} is not a valid URI"}) from exc
-    if not uri.startswith(f"{scheme}://") or not parts.hostname:
-        raise ValidationError({field: f"{uri} must have a host"})
-    if "@" in parts.netloc:
-        raise ValidationError({field: f"{uri} must not have a user name or password"})
-    if scheme == "https" or loopback_without_port(uri) is not None:
-        return
-    if parts.hostname == "localhost":
-        raise ValidationError(
-            {
-                field: f"{uri}: use http://127.0.0.1 or http://[::1] rather than localhost "
-                "(RFC 8252 8.3)"
-            }
-        )
-    raise ValidationError({field: f"{uri} must use https"})
-
-
-def validate_redirect_uri(uri: str, client_type: str, *, field: str = "redirect_uris") -> str:
-    """Check one redirect (or post-logout redirect) URI against the policy in this module's
-    docstring for ``client_type``; return it unchanged, since matching is by exact string."""
-    if client_type not in REDIRECTING_TYPES:
-        raise ValidationError({field: f"{client_type} clients do not use redirect URIs"})
-    scheme = _check_uri_text(uri, field)
-    if scheme in ("http", "https"):
-        _check_web_uri(uri, scheme, field)
-        return uri
-    if client_type != ClientType.NATIVE:
-        raise ValidationError(
-            {field: f"{uri}: private-use URI schemes are only for native clients (RFC 8252 7.1)"}
-        )
-    if not _PRIVATE_SCHEME.match(scheme):
-        raise ValidationError(
-            {
-                field: f"{uri}: a private-use scheme must be a reverse domain name like "
-                "com.example.app (RFC 8252 7.1)"
-            }
-        )
-    if not uri[len(scheme) + 1 :].startswith("/"):
-        raise ValidationError({field: f"{uri} must have a path, like {scheme}:/callback"})
-    return uri
-
-
-def validate_backchannel_logout_uri(uri: str) -> str:
-    """OIDC Back-Channel Logout 2.2: absolute https (or loopback http), no fragment."""
-    return _validate_server_uri(uri, "backchannel_logout_uri")
-
-
-def _validate_server_uri(uri: str, field: str) -> str:
-    """A URI idp itself calls: https, or http on a loopback IP literal."""
-    scheme = _check_uri_text(uri, field)
-    if scheme not in ("http", "https"):
-        raise ValidationError({field: f"{uri} must use https"})
-    _check_web_uri(uri, scheme, field)
-    return uri
-
-
-def _validate_uri_list(uris: Any, client_type: str, field: str) -> list[str]:
-    if isinstance(uris, str) or not isinstance(uris, Iterable):
-        raise ValidationError({field: "must be a list of URIs"})
-    checked = [validate_redirect_uri(uri, client_type, field=field) for uri in uris]
-    if len(checked) > MAX_URIS:
-        raise ValidationError({field: f"at most {MAX_URIS} URIs"})
-    return list(dict.fromkeys(checked))
-
-
-# Other metadata --------------------------------------------------------------------------------
-
-
-def _validate_name(name: Any) -> str:
-    cleaned = name.strip() if isinstance(name, str) else ""
-    if not cleaned:
-        raise ValidationError({"client_name": "a name is required"})
-    if len(cleaned) > 100:
-        raise ValidationError({"client_name": "at most 100 characters"})
-    return cleaned
-
-
-def _validate_scope(scope: Any) -> str:
-    if not isinstance(scope, str):
-        raise ValidationError({"scope": "must be space-separated scope names"})
-    tokens = scope.split()
-    if not all(_SCOPE_TOKEN.match(t) for t in tokens):
-        raise ValidationError({"scope": "scope names are printable ASCII (RFC 6749 3.3)"})
-    return " ".join(dict.fromkeys(tokens))
-
-
-def _validate_jwks(jwks: Any) -> dict[str, Any]:
-    """A public JWK Set: private or symmetric keys would be a secret handed to us in clear."""
-    if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
-        raise ValidationError({"jwks": 'must be a JWK Set: {"keys": [...]}'})
-    for key in jwks["keys"]:
-        if not isinstance(key, Mapping):
-            raise ValidationError({"jwks": "each key must be a JSON object"})
-        if _PRIVATE_JWK_MEMBERS & set(key):
-            raise ValidationError({"jwks": "only public keys may be registered"})
-    try:
-        KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
-    except Exception as exc:  # joserfc raises several types for malformed keys.
-        raise ValidationError({"jwks": "a key could not be read"}) from exc
-    return dict(jwks)
-
-
-def _validate_software(extra: Any) -> dict[str, Any]:
-    if extra is None:
-        return {}
-    if not isinstance(extra, Mapping):
-        raise ValidationError({"extra": "must be an object"})
-    unknown = {f for f in extra if f not in SOFTWARE_FIELDS and not _LOCALIZED_FIELD.match(f)}
-    if unknown:
-        raise ValidationError({"extra": f"unknown metadata: {', '.join(sorted(unknown))}"})
-    software: dict[str, Any] = {}
-    for field, value in extra.items():
-        if value is None:
-            continue
-        base = field.split("#", 1)[0]
-        if base == "client_name":
-            if not isinstance(value, str) or not value.strip() or len(value) > 100:
-                raise ValidationError({field: "must be a name of at most 100 characters"})
-        elif base in SOFTWARE_URI_FIELDS:
-            # Shown on consent pages: https only, so no script or mixed content can ride in.
-            if _check_uri_text(value, field) != "https":
-                raise ValidationError({field: f"{value} must use https"})
-            _check_web_uri(value, "https", field)
-        elif field == "contacts":
-            if isinstance(value, str) or not isinstance(value, Iterable):
-                raise ValidationError({field: "must be a list of email addresses"})
-            value = list(value)
-            for contact in value:
-                try:
-                    validate_email(str(contact), check_deliverability=False)
-                except EmailNotValidError as exc:
-                    raise ValidationError({field: f"{contact} is not an email address"}) from exc
-        elif not isinstance(value, str) or len(value) > 200:
-            raise ValidationError({field: "must be a string of at most 200 characters"})
-        software[field] = value
-    return software
-
-
-def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Check a client's full set of settings together; return them cleaned."""
-    redirecting = client_type in REDIRECTING_TYPES
-    cleaned: dict[str, Any] = {"name": _validate_name(values["name"])}
-    for field in ("redirect_uris", "post_logout_redirect_uris"):
-        uris = values[field] or []
-        if uris and not redirecting:
-            raise ValidationError({field: f"{client_type} clients do not use redirect URIs"})
-        cleaned[field] = _validate_uri_list(uris, client_type, field) if uris else []
-    if redirecting and not cleaned["redirect_uris"]:
-        raise ValidationError({"redirect_uris": "at least one redirect URI is required"})
-
-    backchannel = values["backchannel_logout_uri"]
-    if backchannel and client_type == ClientType.SERVICE:
-        raise ValidationError({"backchannel_logout_uri": "service clients have no sessions"})
-    cleaned["backchannel_logout_uri"] = (
-        validate_backchannel_logout_uri(backchannel) if backchannel else None
-    )
-
-    method = values["token_endpoint_auth_method"]
-    if client_type in PUBLIC_TYPES:
-        if method != "none":
-            raise ValidationError(
-                {"token_endpoint_auth_method": f"{client_type} clients are public: use none"}
-            )
-    elif method not in CONFIDENTIAL_AUTH_METHODS:
-        raise ValidationError(
-            {"token_endpoint_auth_method": f"use one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}"}
-        )
-    cleaned["token_endpoint_auth_method"] = method
-
-    jwks, jwks_uri = values["jwks"], values["jwks_uri"]
-    if jwks and jwks_uri:
-        raise ValidationError({"jwks": "give jwks or jwks_uri, not both (RFC 7591 2)"})
-    cleaned["jwks"] = _validate_jwks(jwks) if jwks else None
-    cleaned["jwks_uri"] = _validate_server_uri(jwks_uri, "jwks_uri") if jwks_uri else None
-    if method == "private_key_jwt" and not (jwks or jwks_uri):
-        raise ValidationError({"jwks": "private_key_jwt needs jwks or jwks_uri"})
-
-    if values["id_token_signed_response_alg"] not in ID_TOKEN_ALGS:
-        raise ValidationError({"id_token_signed_response_alg": "use ES256 or RS256"})
-    cleaned["id_token_signed_response_alg"] = values["id_token_signed_response_alg"]
-
-    for field, allowed in (("grant_types", GRANTS), ("response_types", RESPONSE_TYPES)):
-        chosen = values[field]
-        if isinstance(chosen, str) or not isinstance(chosen, Iterable):
-            raise ValidationError({field: "must be a list"})
-        chosen = list(dict.fromkeys(chosen))
-        refused = [g for g in chosen if g not in allowed[client_type]]
-        if refused:
-            raise ValidationError({field: f"not for {client_type} clients: {', '.join(refused)}"})
-        cleaned[field] = chosen
-    if redirecting and AUTHORIZATION_CODE not in cleaned["grant_types"]:
-        raise ValidationError({"grant_types": "authorization_code is required"})
-    if not cleaned["grant_types"]:
-        raise ValidationError({"grant_types": "at least one grant type is required"})
-    if bool(cleaned["response_types"]) != (AUTHORIZATION_CODE in cleaned["grant_types"]):
-        raise ValidationError({"response_types": "code goes with authorization_code, only"})
-
-    cleaned["scope"] = _validate_scope(values["scope"])
-    cleaned["software"] = _validate_software(values["software"])
-    cleaned["first_party"] = bool(values["first_party"])
-    return cleaned
 
 
 def _new_secret(client: Client) -> str:
