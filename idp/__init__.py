@@ -44,7 +44,17 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     server.init_app(app)
 
-    from idp.views import account, apps, auth, discovery, errors, oauth, registration
+    from idp.views import (
+        account,
+        apps,
+        auth,
+        device,
+        devices,
+        discovery,
+        errors,
+        oauth,
+        registration,
+    )
 
     errors.init_app(app)
     app.register_blueprint(auth.bp)
@@ -53,6 +63,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     app.register_blueprint(oauth.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(registration.bp)
+    app.register_blueprint(device.bp)
+    app.register_blueprint(devices.bp)
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]

@@ -114,6 +114,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a refresh-token family lives at most, however often it is used.",
         int,
     ),
+    Setting(
+        "DEVICE_CODE_LIFETIME", 600, "Seconds a device code and its user code stay valid.", int
+    ),
+    Setting(
+        "DEVICE_POLL_INTERVAL",
+        5,
+        "Seconds a device must wait between polls; each slow_down adds 5 (RFC 8628 3.5).",
+        int,
+    ),
+    Setting(
+        "USER_CODE_LIMIT_PER_CUSTOMER",
+        "10 per 15 minutes",
+        "Wrong device user codes a signed-in customer may type.",
+    ),
+    Setting(
+        "USER_CODE_LIMIT_PER_IP", "30 per 15 minutes", "Wrong device user codes per client IP."
+    ),
 )
 
 LOCALES = ("en", "fr")

@@ -29,6 +29,18 @@ def random_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def random_identifier(length: int = 32) -> str:
+    """A random public identifier of letters and digits only (190 bits at 32 characters).
+
+    Unlike ``random_token`` it never starts with ``-``, which a shell command would read as an
+    option, and it needs no quoting anywhere.
+    """
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
 def digest(value: str) -> str:
     """SHA-256 hex digest: how high-entropy secrets (session ids, tokens) are stored and found."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()

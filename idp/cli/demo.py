@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import click
@@ -17,14 +18,108 @@ from idp.services import clients, customers, keys
 DEMO_EMAIL = "demo@example.com"
 # Public on purpose: the README prints it so anyone can try the demo.
 DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105
-# The demo shop's credentials are fixed for the same reason; never do this for a real client.
+# The example clients' ids and secrets are fixed for the same reason (clients/README.md shows
+# them); never do this for a real client.
 DEMO_CLIENT_ID = "demo-shop"
 DEMO_CLIENT_SECRET = "demo-shop-secret"  # noqa: S105
 DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
+DEFAULT_ISSUER = "http://127.0.0.1:5000"
+SHOP_A_URL = "http://127.0.0.1:8001"
+SHOP_B_URL = "http://127.0.0.1:8002"
+
+
+@dataclass(frozen=True)
+class ExampleClient:
+    """One application of ``clients/``, registered under a fixed id so its defaults just work."""
+
+    client_id: str
+    name: str
+    client_type: str
+    secret: str | None
+    command: str
+    redirect_uris: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str | None = None
+
+    def command_for(self, issuer: str) -> str:
+        """The one command that starts it; ``--issuer`` only when idp is not on the default."""
+        return self.command if issuer == DEFAULT_ISSUER else f"{self.command} --issuer {issuer}"
+
+
+def _shop(client_id: str, name: str, secret: str, url: str, command: str) -> ExampleClient:
+    return ExampleClient(
+        client_id=client_id,
+        name=name,
+        client_type="web",
+        secret=secret,
+        command=command,
+        redirect_uris=(f"{url}/callback",),
+        post_logout_redirect_uris=(f"{url}/",),
+        backchannel_logout_uri=f"{url}/backchannel-logout",
+    )
+
+
+def example_clients(
+    shop_a: str = SHOP_A_URL, shop_b: str = SHOP_B_URL
+) -> tuple[ExampleClient, ...]:
+    """The example applications; tests pass the shops' real URLs when they pick other ports."""
+    python = ".venv/bin/python -m"
+    return (
+        _shop(
+            DEMO_CLIENT_ID,
+            "Demo shop",
+            DEMO_CLIENT_SECRET,
+            shop_a,
+            f"{python} clients.webshop --brand 'Demo shop' --port 8001",
+        ),
+        _shop(
+            "demo-shop-b",
+            "Demo shop B",
+            "demo-shop-b-secret",
+            shop_b,
+            f"{python} clients.webshop --brand 'Demo shop B' --port 8002 "
+            "--client-id demo-shop-b --client-secret demo-shop-b-secret",
+        ),
+        # RFC 8252 7.3: the app listens on 127.0.0.1 on any free port; only the path is fixed.
+        ExampleClient(
+            client_id="demo-mobile",
+            name="Demo mobile app",
+            client_type="native",
+            secret=None,
+            command=f"{python} clients.mobile",
+            redirect_uris=("http://127.0.0.1/callback",),
+        ),
+        ExampleClient(
+            client_id="demo-speaker",
+            name="Demo smart speaker",
+            client_type="device",
+            secret=None,
+            command=f"{python} clients.device",
+        ),
+    )
+
+
+def ensure_example_clients(examples: tuple[ExampleClient, ...]) -> None:
+    """Register each example under its fixed id, unless that id is taken; idempotent."""
+    for example in examples:
+        if clients.get(example.client_id) is not None:
+            continue
+        client, _ = clients.create(
+            name=example.name,
+            client_type=example.client_type,
+            redirect_uris=example.redirect_uris,
+            post_logout_redirect_uris=example.post_logout_redirect_uris,
+            backchannel_logout_uri=example.backchannel_logout_uri,
+        )
+        client.client_id = example.client_id
+        if example.secret is not None:
+            client.client_secret_digest = security.digest(example.secret)
+    db.session.commit()
 
 
 def ensure_demo_data() -> None:
-    """The demo customer, with every standard claim filled in; idempotent."""
+    """The demo customer, with every standard claim filled in, and the example clients;
+    idempotent."""
     if customers.find_by_email(DEMO_EMAIL) is None:
         customers.create(
             email=DEMO_EMAIL,
@@ -44,17 +139,7 @@ def ensure_demo_data() -> None:
             phone_verified=True,
         )
         db.session.commit()
-    if clients.get(DEMO_CLIENT_ID) is None:
-        client, _ = clients.create(
-            name="Demo shop",
-            client_type="web",
-            redirect_uris=[DEMO_REDIRECT_URI],
-            post_logout_redirect_uris=["http://127.0.0.1:8001/"],
-            backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
-        )
-        client.client_id = DEMO_CLIENT_ID
-        client.client_secret_digest = security.digest(DEMO_CLIENT_SECRET)
-        db.session.commit()
+    ensure_example_clients(example_clients())
 
 
 @click.command("demo")
@@ -77,7 +162,12 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         f"  demo client:   {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET} "
         f"(redirect URI {DEMO_REDIRECT_URI})\n"
         f"  mail without SMTP goes to {current_app.instance_path}/outbox\n"
+        "\nThe example applications (clients/README.md), each in its own terminal, from the "
+        "repository's root:"
     )
+    for example in example_clients():
+        click.echo(f"  {example.client_id:<13} {example.command_for(issuer)}")
+    click.echo("")
     if no_serve:
         return
     from werkzeug.serving import run_simple

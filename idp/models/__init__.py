@@ -2,6 +2,7 @@
 
 from idp.models.client import Client, ClientType
 from idp.models.customer import Customer, CustomerStatus, PasswordCredential
+from idp.models.devices import Device, DeviceAuthorization, DeviceStatus
 from idp.models.events import LoginEvent
 from idp.models.grants import AuthorizationCode, Consent
 from idp.models.keys import KeyState, SigningKey
@@ -19,6 +20,9 @@ __all__ = [
     "Consent",
     "Customer",
     "CustomerStatus",
+    "Device",
+    "DeviceAuthorization",
+    "DeviceStatus",
     "InitialAccessToken",
     "KeyState",
     "LoginEvent",

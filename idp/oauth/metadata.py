@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 from flask import current_app, url_for
 
 from idp.oauth import claims, signing
@@ -29,10 +30,16 @@ def authorization_server() -> dict[str, Any]:
         "revocation_endpoint": _url("oauth.revoke"),
         "introspection_endpoint": _url("oauth.introspect"),
         "registration_endpoint": _url("registration.register"),
+        "device_authorization_endpoint": _url("device.device_authorization"),
         "scopes_supported": list(claims.SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": sorted(RESPONSE_MODES),
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            DEVICE_CODE_GRANT_TYPE,
+        ],
         "token_endpoint_auth_methods_supported": [m for m in AUTH_METHODS],
         "token_endpoint_auth_signing_alg_values_supported": list(signing.SUPPORTED_ALGS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),

@@ -8,7 +8,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from flask import Flask, current_app
 
 from idp.models import Client
-from idp.oauth import claims, client_auth, endpoints, grants, issuance
+from idp.oauth import claims, client_auth, device, endpoints, grants, issuance
 from idp.services import clients
 
 EXTENSION = "idp.oauth"
@@ -31,10 +31,12 @@ def init_app(app: Flask) -> None:
     server.register_grant(
         grants.AuthorizationCodeGrant, [grants.PKCE(required=True), grants.OpenIDCode()]
     )
-    server.register_grant(grants.RefreshTokenGrant, [grants.RefreshIdToken()])
+    server.register_grant(grants.RefreshTokenGrant, [grants.RefreshIdToken(), device.DeviceSeen()])
     server.register_grant(grants.ClientCredentialsGrant)
+    server.register_grant(device.DeviceCodeGrant, [device.DeviceIdToken(), device.DeviceSeen()])
     server.register_endpoint(endpoints.Revocation)
     server.register_endpoint(endpoints.Introspection)
+    server.register_endpoint(device.AuthorizationEndpoint)
     app.extensions[EXTENSION] = server
 
 

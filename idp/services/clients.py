@@ -83,7 +83,7 @@ def create(
             "first_party": first_party,
         },
     )
-    client = Client(client_id=security.random_token(24), client_type=str(client_type), **cleaned)
+    client = Client(client_id=security.random_identifier(), client_type=str(client_type), **cleaned)
     secret = None
     if cleaned["token_endpoint_auth_method"] in SECRET_AUTH_METHODS:
         secret = _new_secret(client)

@@ -29,6 +29,10 @@ class EventTag(StrEnum):
     AUTHORIZATION_DENIED = "oauth:authorization:denied"
     BACKCHANNEL_LOGOUT_SENT = "oauth:backchannel_logout:sent"
     BACKCHANNEL_LOGOUT_FAILED = "oauth:backchannel_logout:failed"
+    DEVICE_APPROVED = "oauth:device:approved"
+    DEVICE_REMOVED = "oauth:device:removed"
+    DEVICE_CODE_REPLAYED = "oauth:device_code:replayed"
+    USER_CODE_REJECTED = "oauth:user_code:rejected"
 
 
 def record(

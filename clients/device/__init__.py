@@ -1,0 +1,1 @@
+"""A smart speaker signing in with RFC 8628; ``python -m clients.device --help``."""
