@@ -63,7 +63,8 @@ def openid_configuration() -> dict[str, Any]:
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
             "require_request_uri_registration": False,
-            "acr_values_supported": ["urn:idp:acr:pwd", "urn:idp:acr:mfa"],
+            # Only what a session can really reach today; MFA adds urn:idp:acr:mfa.
+            "acr_values_supported": ["urn:idp:acr:pwd"],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "display_values_supported": ["page"],
             "claim_types_supported": ["normal"],
