@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
@@ -17,11 +15,9 @@ from flask.testing import FlaskClient
 
 from idp import paths
 from idp.extensions import db
-from tests.conftest_support import dispose_apps, make_app
+from tests.conftest_support import dispose_apps, isolated_database, make_app
 from tests.live import LiveServer, serve
 from tests.mailbox import Mailbox, start_smtp_server
-
-PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,18 +55,8 @@ def mailbox(smtp_server: Mailbox) -> Mailbox:
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     """A database nobody else uses: a fresh SQLite file, or a fresh PostgreSQL schema."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with isolated_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

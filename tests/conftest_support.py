@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 
 from idp import create_app
@@ -39,3 +43,25 @@ def make_app(database_url: str, instance: Path, mailbox: Mailbox | None, **overr
     app = create_app(config, instance_path=str(instance))
     _apps.append(app)
     return app
+
+
+PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
+
+
+@contextmanager
+def isolated_database(directory: Path) -> Iterator[str]:
+    """A database nobody else uses: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if not PG_URL:
+        yield f"sqlite:///{directory / 'test.sqlite3'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -44,6 +44,20 @@ class Context:
     family: TokenFamily | None = None
 
 
+def _session_claims(family: TokenFamily) -> dict[str, Any]:
+    """How and when the customer signed in, as carried by every token of the grant."""
+    claims: dict[str, Any] = {}
+    if family.auth_time is not None:
+        claims["auth_time"] = int(family.auth_time.timestamp())
+    if family.acr:
+        claims["acr"] = family.acr
+    if family.amr:
+        claims["amr"] = family.amr
+    if family.sid:
+        claims["sid"] = family.sid
+    return claims
+
+
 def generate(
     grant_type: str,
     client: Client,
@@ -68,13 +82,7 @@ def generate(
         "scope": scope or "",
     }
     if family is not None and family.auth_time is not None:
-        claims["auth_time"] = int(family.auth_time.timestamp())
-        if family.acr:
-            claims["acr"] = family.acr
-        if family.amr:
-            claims["amr"] = family.amr
-        if family.sid:
-            claims["sid"] = family.sid
+        claims.update(_session_claims(family))
     token: dict[str, Any] = {
         "token_type": "Bearer",
         "access_token": signing.sign(
@@ -154,14 +162,7 @@ def id_token(
         "exp": now + int(lifetimes().id_token.total_seconds()),
     }
     if family is not None:
-        if family.auth_time is not None:
-            payload["auth_time"] = int(family.auth_time.timestamp())
-        if family.acr:
-            payload["acr"] = family.acr
-        if family.amr:
-            payload["amr"] = family.amr
-        if family.sid:
-            payload["sid"] = family.sid
+        payload.update(_session_claims(family))
     if nonce:
         payload["nonce"] = nonce
     if access_token:

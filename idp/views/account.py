@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from idp.errors import AuthenticationFailed, Throttled, ValidationError
-from idp.models import Customer
 from idp.services import accounts, sessions
 from idp.views import context
 from idp.views.forms import ChangePasswordForm, ResendVerificationForm
@@ -29,16 +28,10 @@ def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Re
     return wrapper
 
 
-def _customer() -> Customer:
-    customer = context.current_customer()
-    assert customer is not None
-    return customer
-
-
 @bp.get("")
 @login_required
 def home() -> ResponseReturnValue:
-    customer = _customer()
+    customer = context.signed_in_customer()
     return render_template(
         "account/home.html",
         customer=customer,
@@ -51,19 +44,13 @@ def home() -> ResponseReturnValue:
 @bp.post("/verify-email")
 @login_required
 def resend_verification() -> ResponseReturnValue:
-    customer = _customer()
+    customer = context.signed_in_customer()
     form = ResendVerificationForm()
     if form.validate_on_submit() and not customer.email_verified:
         try:
             context.throttle().check(context.form_limit(), "verify-resend", customer.public_id)
         except Throttled as exc:
-            flash(
-                _(
-                    "Too many attempts. Try again in %(n)d minutes.",
-                    n=max(1, exc.retry_after // 60),
-                ),
-                "error",
-            )
+            flash(context.too_many_attempts(exc), "error")
             return redirect(url_for("account.home"))
         context.throttle().hit(context.form_limit(), "verify-resend", customer.public_id)
         accounts.send_verification(
@@ -76,7 +63,7 @@ def resend_verification() -> ResponseReturnValue:
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password() -> ResponseReturnValue:
-    customer = _customer()
+    customer = context.signed_in_customer()
     form = ChangePasswordForm()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
@@ -95,9 +82,7 @@ def change_password() -> ResponseReturnValue:
             settings=context.link_settings(),
         )
     except Throttled as exc:
-        form.form_errors.append(
-            _("Too many attempts. Try again in %(n)d minutes.", n=max(1, exc.retry_after // 60))
-        )
+        form.form_errors.append(context.too_many_attempts(exc))
         return (
             render_template("account/password.html", form=form),
             429,

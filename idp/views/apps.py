@@ -11,7 +11,7 @@ from idp.services import clients, consent, events
 from idp.services.events import EventTag
 from idp.views import context
 from idp.views.account import login_required
-from idp.views.forms import LogoutForm as PlainForm
+from idp.views.forms import CsrfForm
 
 bp = Blueprint("apps", __name__, url_prefix="/account/apps")
 
@@ -19,22 +19,20 @@ bp = Blueprint("apps", __name__, url_prefix="/account/apps")
 @bp.get("")
 @login_required
 def index() -> ResponseReturnValue:
-    customer = context.current_customer()
-    assert customer is not None
+    customer = context.signed_in_customer()
     grants = [(c, clients.get(c.client_id)) for c in consent.list_for(customer)]
     return render_template(
         "account/apps.html",
         grants=[(c, app) for c, app in grants if app is not None],
-        form=PlainForm(),
+        form=CsrfForm(),
     )
 
 
 @bp.post("/<client_id>/withdraw")
 @login_required
 def withdraw(client_id: str) -> ResponseReturnValue:
-    customer = context.current_customer()
-    assert customer is not None
-    form = PlainForm()
+    customer = context.signed_in_customer()
+    form = CsrfForm()
     if not form.validate_on_submit():
         abort(400)
     app = clients.get(client_id)

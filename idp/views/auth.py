@@ -42,9 +42,7 @@ def _field_errors(form: object, error: ValidationError) -> None:
 
 
 def _throttled_page(exc: Throttled, template: str, **ctx: object) -> ResponseReturnValue:
-    minutes = max(1, (exc.retry_after + 59) // 60)
-    message = _("Too many attempts. Try again in %(n)d minutes.", n=minutes)
-    body = render_template(template, throttled=message, **ctx)
+    body = render_template(template, throttled=context.too_many_attempts(exc), **ctx)
     return body, 429, {"Retry-After": str(exc.retry_after)}
 
 

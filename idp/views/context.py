@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp import config as config_module
+from idp.errors import Throttled
 from idp.models import BrowserSession, Customer
 from idp.services import RequestMeta, sessions
 from idp.services.accounts import LinkSettings
@@ -95,6 +97,22 @@ def current_session() -> BrowserSession | None:
 def current_customer() -> Customer | None:
     session = current_session()
     return session.customer if session is not None else None
+
+
+def retry_minutes(exc: Throttled) -> int:
+    """Whole minutes to tell a throttled person, rounded up so they never come back too soon."""
+    return max(1, (exc.retry_after + 59) // 60)
+
+
+def too_many_attempts(exc: Throttled) -> str:
+    return _("Too many attempts. Try again in %(n)d minutes.", n=retry_minutes(exc))
+
+
+def signed_in_customer() -> Customer:
+    """The customer of a view behind ``login_required``, where one is certain to exist."""
+    customer = current_customer()
+    assert customer is not None, "view is not behind login_required"
+    return customer
 
 
 def set_session_cookie(raw: str | None) -> None:

@@ -87,8 +87,9 @@ def verify() -> ResponseReturnValue:
     try:
         authorization = _lookup(code)
     except Throttled as exc:
-        minutes = max(1, (exc.retry_after + 59) // 60)
-        message = _("Too many wrong codes. Try again in %(n)d minutes.", n=minutes)
+        message = _(
+            "Too many wrong codes. Try again in %(n)d minutes.", n=context.retry_minutes(exc)
+        )
         body = render_template("device/enter.html", form=form, prefilled=False, throttled=message)
         return body, 429, {"Retry-After": str(exc.retry_after)}
     client = clients.get(authorization.client_id) if authorization is not None else None

@@ -7,35 +7,30 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from idp.extensions import db
-from idp.models import Customer
 from idp.services import devices, events
 from idp.services.events import EventTag
 from idp.views import context
 from idp.views.account import login_required
-from idp.views.forms import LogoutForm as PlainForm
+from idp.views.forms import CsrfForm
 
 bp = Blueprint("devices", __name__, url_prefix="/account/devices")
-
-
-def _customer() -> Customer:
-    customer = context.current_customer()
-    assert customer is not None
-    return customer
 
 
 @bp.get("")
 @login_required
 def index() -> ResponseReturnValue:
     return render_template(
-        "account/devices.html", devices=devices.list_for(_customer()), form=PlainForm()
+        "account/devices.html",
+        devices=devices.list_for(context.signed_in_customer()),
+        form=CsrfForm(),
     )
 
 
 @bp.post("/<int:device_id>/remove")
 @login_required
 def remove(device_id: int) -> ResponseReturnValue:
-    customer = _customer()
-    if not PlainForm().validate_on_submit():
+    customer = context.signed_in_customer()
+    if not CsrfForm().validate_on_submit():
         abort(400)
     device = devices.find(customer, device_id)
     if device is None:

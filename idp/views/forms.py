@@ -108,9 +108,10 @@ class ChangePasswordForm(BaseForm):
     password = new_password_field(_l("New password"))
 
 
-class LogoutForm(BaseForm):
-    pass
+class CsrfForm(BaseForm):
+    """A button-only form: nothing to fill in but the CSRF token."""
 
 
-class ResendVerificationForm(BaseForm):
-    pass
+# Named for the page that shows them; the same form.
+LogoutForm = CsrfForm
+ResendVerificationForm = CsrfForm

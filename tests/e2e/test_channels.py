@@ -24,13 +24,13 @@ from typing import IO
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from idp.cli.demo import ensure_example_clients, example_clients
 from idp.extensions import db
 from idp.models import Customer, LoginEvent
 from idp.services.events import EventTag
+from tests.conftest_support import isolated_database
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.factories import PASSWORD, make_customer
 from tests.live import LiveServer, serve
@@ -38,7 +38,6 @@ from tests.live import LiveServer, serve
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
 PROCESS_TIMEOUT = 20  # seconds for a client process to print a line or finish
 
 
@@ -124,18 +123,8 @@ class Channels:
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database for this module: a SQLite file, or a PostgreSQL schema of its own."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('channels') / 'idp.sqlite3'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with isolated_database(tmp_path_factory.mktemp("channels")) as url:
+        yield url
 
 
 def webshop(logs: Path, issuer: str, brand: str, *options: str) -> Program:
