@@ -13,7 +13,7 @@ from flask_migrate import downgrade, upgrade
 
 from idp.extensions import db
 from idp.services import customers
-from tests.conftest import make_app
+from tests.conftest_support import make_app
 
 
 def test_migrations_match_models(database_url: str, tmp_path: Path) -> None:

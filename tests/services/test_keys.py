@@ -17,7 +17,7 @@ from idp.errors import NotFound, ValidationError
 from idp.extensions import db
 from idp.models import KeyState, SigningKey
 from idp.services import keys
-from tests.conftest import PG_URL, make_app
+from tests.conftest_support import PG_URL, make_app
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 AHEAD = timedelta(days=1)
