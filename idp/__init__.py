@@ -52,8 +52,10 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         devices,
         discovery,
         errors,
+        mfa,
         oauth,
         registration,
+        security,
     )
 
     errors.init_app(app)
@@ -65,6 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     app.register_blueprint(registration.bp)
     app.register_blueprint(device.bp)
     app.register_blueprint(devices.bp)
+    app.register_blueprint(mfa.bp)
+    app.register_blueprint(security.bp)
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]

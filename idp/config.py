@@ -131,11 +131,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "USER_CODE_LIMIT_PER_IP", "30 per 15 minutes", "Wrong device user codes per client IP."
     ),
+    Setting(
+        "MFA_LIMIT_PER_ACCOUNT",
+        "5 per 15 minutes",
+        "Wrong second-factor, recovery or emailed codes allowed per account.",
+    ),
+    Setting("MFA_LIMIT_PER_IP", "30 per 15 minutes", "Wrong codes of any kind per client IP."),
+    Setting(
+        "TRUSTED_BROWSER_LIFETIME",
+        30 * 24 * 3600,
+        "Seconds a browser remembered after a second factor may skip it.",
+        int,
+    ),
+    Setting(
+        "EMAIL_SIGN_IN_LIFETIME", 600, "Seconds an emailed sign-in code or link stays valid.", int
+    ),
+    Setting(
+        "WEBAUTHN_RP_ID",
+        None,
+        "WebAuthn relying party id; default: the issuer's host name. Passkeys are bound to it.",
+    ),
 )
 
 LOCALES = ("en", "fr")
 # HKDF label for the key derived from SECRET_KEY; changing it makes stored signing keys unreadable.
 KEY_ENCRYPTION_INFO = b"idp signing-key encryption v1"
+# HKDF label for the key that seals TOTP secrets (derived from the key-encryption key).
+FACTOR_ENCRYPTION_INFO = b"idp factor-secret encryption v1"
 
 
 def _coerce(setting: Setting, raw: Any) -> Any:
@@ -216,7 +238,12 @@ def _validate(values: dict[str, Any]) -> None:
             raise ConfigError(f"IDP_KEY_ENCRYPTION_KEY must be 32 bytes in base64: {exc}") from exc
     if values["KEY_PUBLISH_AHEAD"] < 0:
         raise ConfigError("IDP_KEY_PUBLISH_AHEAD must not be negative")
-    for name in ("ID_TOKEN_LIFETIME", "ACCESS_TOKEN_LIFETIME"):
+    for name in (
+        "ID_TOKEN_LIFETIME",
+        "ACCESS_TOKEN_LIFETIME",
+        "TRUSTED_BROWSER_LIFETIME",
+        "EMAIL_SIGN_IN_LIFETIME",
+    ):
         if values[name] <= 0:
             raise ConfigError(f"IDP_{name} must be positive")
     values["ISSUER"] = values["ISSUER"].rstrip("/")
@@ -231,3 +258,9 @@ def key_encryption_key(values: Mapping[str, Any]) -> bytes:
     if values.get("KEY_ENCRYPTION_KEY"):
         return security.decode_key(values["KEY_ENCRYPTION_KEY"])
     return security.derive_key(values["SECRET_KEY"], KEY_ENCRYPTION_INFO)
+
+
+def factor_encryption_key(values: Mapping[str, Any]) -> bytes:
+    """The AES-256 key that seals TOTP secrets, kept apart from the signing-key one by HKDF."""
+    secret = values.get("KEY_ENCRYPTION_KEY") or values["SECRET_KEY"]
+    return security.derive_key(secret, FACTOR_ENCRYPTION_INFO)

@@ -4,6 +4,13 @@ from idp.models.client import Client, ClientType
 from idp.models.customer import Customer, CustomerStatus, PasswordCredential
 from idp.models.devices import Device, DeviceAuthorization, DeviceStatus
 from idp.models.events import LoginEvent
+from idp.models.factors import (
+    EmailSignIn,
+    Passkey,
+    RecoveryCode,
+    TotpCredential,
+    TrustedBrowser,
+)
 from idp.models.grants import AuthorizationCode, Consent
 from idp.models.keys import KeyState, SigningKey
 from idp.models.links import UsedLink
@@ -23,13 +30,18 @@ __all__ = [
     "Device",
     "DeviceAuthorization",
     "DeviceStatus",
+    "EmailSignIn",
     "InitialAccessToken",
     "KeyState",
     "LoginEvent",
+    "Passkey",
     "PasswordCredential",
+    "RecoveryCode",
     "RefreshToken",
     "SessionClient",
     "SigningKey",
     "TokenFamily",
+    "TotpCredential",
+    "TrustedBrowser",
     "UsedLink",
 ]

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp import security
@@ -61,6 +61,8 @@ class Client(db.Model, ClientMixin):  # type: ignore[name-defined,misc]
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="ES256")
     # Our own applications: consent is implied, never asked.
     first_party: Mapped[bool] = mapped_column(default=False)
+    # Every sign-in for this client needs a second factor (acr urn:idp:acr:mfa).
+    require_mfa: Mapped[bool] = mapped_column(default=False, server_default=false())
     # RFC 7592 3: the bearer token that lets a dynamically registered client manage itself.
     registration_access_token_digest: Mapped[str | None] = mapped_column(String(64))
     # Other RFC 7591 metadata (client_uri, logo_uri, contacts, ...), kept as registered.

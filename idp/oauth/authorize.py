@@ -15,14 +15,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from flask import session
 
 from idp import security
 from idp.models import BrowserSession, Client
 from idp.oauth import claims as claims_module
 from idp.oauth import signing
-from idp.services import consent
+from idp.services import consent, mfa
 
 INTERACTION_KEY = "idp_interaction"
 PROMPTS = {"none", "login", "consent", "select_account"}
@@ -33,6 +37,7 @@ OWN_PARAMS = {"csrf_token", "decision"}
 
 class Step(StrEnum):
     LOGIN = "login"
+    SECOND_FACTOR = "second_factor"
     SELECT_ACCOUNT = "select_account"
     CONSENT = "consent"
 
@@ -228,6 +233,35 @@ def check_login(req: AuthRequest, browser_session: BrowserSession | None) -> Ste
     return Step.LOGIN
 
 
+def required_acr(req: AuthRequest) -> str:
+    """The strength this request must get: the weakest acr it names that idp knows.
+
+    ``acr_values`` (Core 3.1.2.1) and an essential ``acr`` claim (Core 5.5.1.1) are both taken
+    as demands; a client that registered ``require_mfa`` always gets MFA. Unknown values are
+    ignored, as acr_values are voluntary claims.
+    """
+    if req.client.require_mfa:
+        return mfa.ACR_MFA
+    asked = list(req.acr_values)
+    acr_claim = ((req.claims or {}).get("id_token") or {}).get("acr")
+    if isinstance(acr_claim, dict) and acr_claim.get("essential"):
+        if isinstance(acr_claim.get("values"), list):
+            asked.extend(str(v) for v in acr_claim["values"])
+        elif acr_claim.get("value") is not None:
+            asked.append(str(acr_claim["value"]))
+    known = [value for value in mfa.ACR_VALUES if value in asked]
+    return known[0] if known else mfa.ACR_PASSWORD
+
+
+def check_strength(req: AuthRequest, browser_session: BrowserSession) -> Step | None:
+    """Step-up: a session signed in with less than the request needs must add a factor."""
+    if mfa.session_satisfies(browser_session, required_acr(req)):
+        return None
+    if "none" in req.prompt:
+        raise _error(req, InteractionRequiredError(description="A second factor is required."))
+    return Step.SECOND_FACTOR
+
+
 def check_account(req: AuthRequest) -> Step | None:
     if "select_account" in req.prompt and not _done(req, Step.SELECT_ACCOUNT):
         return Step.SELECT_ACCOUNT
@@ -255,8 +289,8 @@ def decide(req: AuthRequest, browser_session: BrowserSession | None) -> Step | N
     if step is not None:
         return step
     assert browser_session is not None
-    return check_account(req) or check_consent(req, browser_session)
-
-
-def acr_of(amr: list[str]) -> str:
-    return "urn:idp:acr:mfa" if "mfa" in amr else "urn:idp:acr:pwd"
+    return (
+        check_strength(req, browser_session)
+        or check_account(req)
+        or check_consent(req, browser_session)
+    )

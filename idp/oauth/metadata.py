@@ -13,6 +13,7 @@ from flask import current_app, url_for
 from idp.oauth import claims, signing
 from idp.oauth.authorize import RESPONSE_MODES
 from idp.oauth.grants import AUTH_METHODS
+from idp.services import mfa
 
 
 def _url(endpoint: str) -> str:
@@ -63,8 +64,7 @@ def openid_configuration() -> dict[str, Any]:
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,
             "require_request_uri_registration": False,
-            # Only what a session can really reach today; MFA adds urn:idp:acr:mfa.
-            "acr_values_supported": ["urn:idp:acr:pwd"],
+            "acr_values_supported": list(mfa.ACR_VALUES),
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "display_values_supported": ["page"],
             "claim_types_supported": ["normal"],

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import render_template
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from idp import security
@@ -20,7 +18,7 @@ from idp.models import BrowserSession, Customer
 from idp.services import RequestMeta, customers, events, links, sessions
 from idp.services.events import EventTag
 from idp.services.links import Purpose
-from idp.services.mail import Mailer
+from idp.services.mail import Mailer, send_to_customer
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,7 @@ SUBJECTS = {
 
 
 def _mail(mailer: Mailer, customer: Customer, template: str, **context: object) -> None:
-    """Render in the customer's language, whatever language the request came in."""
-    with force_locale(customer.locale or "en"):
-        body = render_template(f"mail/{template}.txt", customer=customer, **context)
-        mailer.send(customer.email, str(SUBJECTS[template]), body)
+    send_to_customer(mailer, customer, template, SUBJECTS[template], **context)
 
 
 def send_verification(customer: Customer, *, mailer: Mailer, settings: LinkSettings) -> None:

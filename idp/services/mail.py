@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flask import render_template
+from flask_babel import force_locale
 
 from idp import security
+
+if TYPE_CHECKING:
+    from idp.models import Customer
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +75,12 @@ class Mailer:
             path,
             message.get_content(),
         )
+
+
+def send_to_customer(
+    mailer: Mailer, customer: Customer, template: str, subject: object, **context: object
+) -> bool:
+    """Render ``mail/<template>.txt`` in the customer's language, whatever the request's."""
+    with force_locale(customer.locale or "en"):
+        body = render_template(f"mail/{template}.txt", customer=customer, **context)
+        return mailer.send(customer.email, str(subject), body)

@@ -111,3 +111,17 @@ def join(session: BrowserSession, client_id: str) -> None:
         )
     else:
         existing.last_at = now
+
+
+def elevate(browser_session: BrowserSession, *, amr: list[str]) -> str:
+    """Raise a live session to a stronger sign-in (step-up), under a new id.
+
+    A privilege change gets a new session id (OWASP ASVS 3.2.1); the ``sid`` stays, so the
+    clients that joined this session are still told at logout. ``auth_time`` becomes now: it is
+    when the customer last authenticated, which max_age and prompt=login look at.
+    """
+    raw = security.random_token(32)
+    browser_session.id_digest = security.digest(raw)
+    browser_session.amr = list(amr)
+    browser_session.auth_time = utcnow()
+    return raw

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authlib.common.urls import add_params_to_uri
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -17,11 +17,10 @@ from idp.errors import (
 )
 from idp.extensions import db
 from idp.oauth import logout as rp_logout
-from idp.oauth.authorize import INTERACTION_KEY
-from idp.services import accounts, authentication, events, sessions
+from idp.services import accounts, authentication, events, mfa
 from idp.services import logout as logout_service
 from idp.services.events import EventTag
-from idp.views import context
+from idp.views import context, signin
 from idp.views.forms import (
     ForgotPasswordForm,
     LoginForm,
@@ -44,13 +43,6 @@ def _field_errors(form: object, error: ValidationError) -> None:
 def _throttled_page(exc: Throttled, template: str, **ctx: object) -> ResponseReturnValue:
     body = render_template(template, throttled=context.too_many_attempts(exc), **ctx)
     return body, 429, {"Retry-After": str(exc.retry_after)}
-
-
-def _clear_flask_session(keep: tuple[str, ...]) -> None:
-    """Drop everything (CSRF secret included) but the few keys that must outlive a sign-in."""
-    kept = {key: session[key] for key in keep if key in session}
-    session.clear()
-    session.update(kept)
 
 
 @bp.get("/")
@@ -87,25 +79,7 @@ def login() -> ResponseReturnValue:
         form.form_errors.append(_("Incorrect email or password."))
         return render_template("auth/login.html", form=form), 401
 
-    previous = context.current_session()
-    if previous is not None:
-        sessions.end(previous)
-    raw, _browser_session = sessions.start(
-        customer, amr=["pwd"], meta=context.request_meta(), policy=context.session_policy()
-    )
-    events.record(
-        EventTag.LOGIN_SUCCESS,
-        customer=customer,
-        meta=context.request_meta(),
-        method="pwd",
-        amr=["pwd"],
-        channel="web",
-    )
-    db.session.commit()
-    # A new id at sign-in: a session fixed by an attacker before it is worth nothing after.
-    _clear_flask_session(keep=("ui_locale", INTERACTION_KEY))
-    context.set_session_cookie(raw)
-    return redirect(safe_next(form.next.data))
+    return signin.first_factor_done(customer, mfa.PASSWORD, form.next.data)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -140,7 +114,7 @@ def logout() -> ResponseReturnValue:
                 reason=None if delivery.ok else f"status {delivery.status}",
             )
         db.session.commit()
-    _clear_flask_session(keep=("ui_locale",))
+    signin.clear_flask_session(keep=("ui_locale",))
     context.set_session_cookie(None)
     return _after_logout(rp)
 
@@ -250,7 +224,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     except ValidationError as exc:
         _field_errors(form, exc)
         return render_template("auth/reset_password.html", form=form, customer=customer), 400
-    _clear_flask_session(keep=("ui_locale",))
+    signin.clear_flask_session(keep=("ui_locale",))
     context.set_session_cookie(None)
     flash(_("Your password has been changed. Sign in with your new password."), "success")
     return redirect(url_for("auth.login"))

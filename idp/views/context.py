@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
@@ -14,11 +15,13 @@ from werkzeug.wrappers import Response
 from idp import config as config_module
 from idp.errors import Throttled
 from idp.models import BrowserSession, Customer
-from idp.services import RequestMeta, sessions
+from idp.services import RequestMeta, mfa, sessions
 from idp.services.accounts import LinkSettings
+from idp.services.attempts import CodeLimits
 from idp.services.authentication import LoginLimits
 from idp.services.mail import Mailer, SmtpSettings
 from idp.services.throttle import Throttle
+from idp.services.totp import TotpSettings
 
 EXTENSION = "idp"
 
@@ -42,7 +45,9 @@ def init_app(app: Flask) -> None:
     }
     https = config_module.is_https(cfg)
     cfg["IDP_SESSION_COOKIE"] = "__Host-idp_session" if https else "idp_session"
+    cfg["IDP_TRUSTED_COOKIE"] = "__Host-idp_trusted" if https else "idp_trusted"
     app.after_request(_write_session_cookie)
+    app.after_request(_write_trusted_cookie)
     app.context_processor(_template_globals)
 
 
@@ -131,6 +136,54 @@ def _write_session_cookie(response: Response) -> ResponseReturnValue:
             name,
             g.idp_set_session_cookie,
             max_age=cfg["SESSION_ABSOLUTE_LIFETIME"],
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+            path="/",
+        )
+    else:
+        response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")
+    return response
+
+
+def code_limits() -> CodeLimits:
+    cfg = current_app.config
+    return CodeLimits(per_account=cfg["MFA_LIMIT_PER_ACCOUNT"], per_ip=cfg["MFA_LIMIT_PER_IP"])
+
+
+def trust_settings() -> mfa.TrustSettings:
+    cfg = current_app.config
+    return mfa.TrustSettings(
+        secret_key=cfg["SECRET_KEY"], lifetime=timedelta(seconds=cfg["TRUSTED_BROWSER_LIFETIME"])
+    )
+
+
+def totp_settings() -> TotpSettings:
+    cfg = current_app.config
+    host = urlsplit(cfg["ISSUER"]).hostname or "idp"
+    return TotpSettings(key=config_module.factor_encryption_key(cfg), issuer_name=host)
+
+
+def trusted_cookie() -> str | None:
+    return request.cookies.get(current_app.config["IDP_TRUSTED_COOKIE"])
+
+
+def set_trusted_cookie(value: str | None) -> None:
+    """Queue the remembered-browser cookie for this response (None clears it)."""
+    g.idp_set_trusted_cookie = value if value is not None else ""
+
+
+def _write_trusted_cookie(response: Response) -> ResponseReturnValue:
+    if "idp_set_trusted_cookie" not in g:
+        return response
+    cfg = current_app.config
+    name = cfg["IDP_TRUSTED_COOKIE"]
+    secure = config_module.is_https(cfg)
+    if g.idp_set_trusted_cookie:
+        response.set_cookie(
+            name,
+            g.idp_set_trusted_cookie,
+            max_age=cfg["TRUSTED_BROWSER_LIFETIME"],
             httponly=True,
             secure=secure,
             samesite="Lax",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,11 +22,10 @@ from wtforms.validators import DataRequired, Length, StopValidation
 from idp.errors import Throttled
 from idp.extensions import csrf, db
 from idp.models import Client, DeviceAuthorization
-from idp.oauth import authorize as flow
 from idp.oauth import claims, issuance
 from idp.oauth import device as device_grant
 from idp.oauth.server import server
-from idp.services import clients, consent, devices, events
+from idp.services import clients, consent, devices, events, mfa
 from idp.services.events import EventTag
 from idp.views import context
 from idp.views.account import login_required
@@ -93,6 +92,12 @@ def verify() -> ResponseReturnValue:
         body = render_template("device/enter.html", form=form, prefilled=False, throttled=message)
         return body, 429, {"Retry-After": str(exc.retry_after)}
     client = clients.get(authorization.client_id) if authorization is not None else None
+    browser_session = context.current_session()
+    assert browser_session is not None
+    if client is not None and client.require_mfa and "mfa" not in (browser_session.amr or []):
+        # The device's client demands MFA: step up, then come back to confirm the same code.
+        back = url_for("device.verify", user_code=devices.display_user_code(code))
+        return redirect(url_for("mfa.verify", next=back))
     decision = request.form.get("decision")
     if authorization is None or client is None or not _apply(decision, authorization, client):
         # Unknown, expired, or decided a moment ago in another tab.
@@ -170,7 +175,7 @@ def _approve(authorization: DeviceAuthorization, client: Client) -> bool:
         authorization,
         browser_session,
         name=client.name,
-        acr=flow.acr_of(browser_session.amr or []),
+        acr=mfa.acr_of(browser_session.amr or []),
         lifetimes=issuance.lifetimes(),
     )
     if device is None:

@@ -9,7 +9,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import SUBMIT_METHODS
-from wtforms import EmailField, Field, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, Field, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 # NUL breaks PostgreSQL text columns, U+FFFD marks bytes that were not UTF-8, and the other
@@ -108,6 +108,30 @@ class ChangePasswordForm(BaseForm):
     password = new_password_field(_l("New password"))
 
 
+def one_time_code_field(label: Any, *, digits: bool = True) -> StringField:
+    kw: dict[str, Any] = {"autocomplete": "one-time-code", "spellcheck": "false"}
+    if digits:
+        kw.update({"inputmode": "numeric", "pattern": "[0-9 ]*", "maxlength": 8})
+    else:
+        kw.update({"autocapitalize": "none", "maxlength": 32})
+    return StringField(
+        label, validators=[DataRequired(REQUIRED), Length(max=64)], filters=[strip], render_kw=kw
+    )
+
+
+class TotpForm(BaseForm):
+    code = one_time_code_field(_l("6-digit code from your authenticator app"))
+    remember = BooleanField(_l("Remember this browser for 30 days"))
+
+
+class EnableTotpForm(BaseForm):
+    code = one_time_code_field(_l("6-digit code shown by the app"))
+
+
+class RecoveryCodeForm(BaseForm):
+    code = one_time_code_field(_l("Recovery code"), digits=False)
+
+
 class CsrfForm(BaseForm):
     """A button-only form: nothing to fill in but the CSRF token."""
 
@@ -115,3 +139,4 @@ class CsrfForm(BaseForm):
 # Named for the page that shows them; the same form.
 LogoutForm = CsrfForm
 ResendVerificationForm = CsrfForm
+RemoveFactorForm = CsrfForm

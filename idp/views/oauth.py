@@ -15,7 +15,7 @@ from idp.oauth import authorize as flow
 from idp.oauth import claims as claims_module
 from idp.oauth import issuance, responses, userinfo
 from idp.oauth.server import server
-from idp.services import consent, events, sessions, tokens
+from idp.services import consent, events, mfa, sessions, tokens
 from idp.services.events import EventTag
 from idp.views import context
 
@@ -56,6 +56,9 @@ def authorize() -> ResponseReturnValue:
     if step is flow.Step.LOGIN:
         flow.begin(req)
         return redirect(_login_url(req))
+    if step is flow.Step.SECOND_FACTOR:
+        back = url_for("oauth.authorize", **dict[str, Any](req.args))
+        return redirect(url_for("mfa.verify", next=back))
     assert browser_session is not None
     if step is flow.Step.SELECT_ACCOUNT:
         return render_template(
@@ -142,7 +145,7 @@ def _issue_code(
             claims=req.claims,
             sid=browser_session.sid,
             auth_time=browser_session.auth_time,
-            acr=flow.acr_of(browser_session.amr or []),
+            acr=mfa.acr_of(browser_session.amr or []),
             amr=list(browser_session.amr or []),
         ),
         issuance.lifetimes(),
