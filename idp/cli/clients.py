@@ -23,11 +23,15 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", 
 
 
 def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
-    """The client as scripts read it: RFC 7591 names, plus our type and first-party flag."""
+    """The client as scripts read it: RFC 7591 names, plus our type and policy flags."""
     described: dict[str, Any] = {"client_id": client.client_id}
     if secret is not None:
         described["client_secret"] = secret
-    described.update(client_type=client.client_type, first_party=client.first_party)
+    described.update(
+        client_type=client.client_type,
+        first_party=client.first_party,
+        require_mfa=client.require_mfa,
+    )
     described.update(client.client_metadata)
     # A stable shape for scripts, even when the client has no back-channel logout.
     described.setdefault("backchannel_logout_uri", None)
@@ -81,6 +85,7 @@ def clients_group() -> None:
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--backchannel-logout-uri")
 @click.option("--first-party", is_flag=True, help="One of our own apps: no consent screen.")
+@click.option("--require-mfa", is_flag=True, help="Every sign-in for it needs a second factor.")
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS), help="Default: by type.")
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS), default="ES256")
 @click.option("--scope", help="Allowed scopes, space separated.")
@@ -95,6 +100,7 @@ def create_client(
     post_logout_redirect_uris: tuple[str, ...],
     backchannel_logout_uri: str | None,
     first_party: bool,
+    require_mfa: bool,
     auth_method: str | None,
     id_token_alg: str,
     scope: str | None,
@@ -111,6 +117,7 @@ def create_client(
             post_logout_redirect_uris=post_logout_redirect_uris,
             backchannel_logout_uri=backchannel_logout_uri,
             first_party=first_party,
+            require_mfa=require_mfa,
             token_endpoint_auth_method=auth_method,
             id_token_signed_response_alg=id_token_alg,
             jwks=_json_option(jwks, "--jwks"),
@@ -154,6 +161,7 @@ def show_client(client_id: str, as_json: bool) -> None:
 @click.option("--remove-post-logout-redirect-uri", multiple=True)
 @click.option("--backchannel-logout-uri", help='"" removes it.')
 @click.option("--first-party/--no-first-party", default=None)
+@click.option("--require-mfa/--no-require-mfa", default=None)
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS))
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS))
 @click.option("--scope")
@@ -171,6 +179,7 @@ def update_client(
     remove_post_logout_redirect_uri: tuple[str, ...],
     backchannel_logout_uri: str | None,
     first_party: bool | None,
+    require_mfa: bool | None,
     auth_method: str | None,
     id_token_alg: str | None,
     scope: str | None,
@@ -200,6 +209,7 @@ def update_client(
     for field, value in (
         ("name", name),
         ("first_party", first_party),
+        ("require_mfa", require_mfa),
         ("token_endpoint_auth_method", auth_method),
         ("id_token_signed_response_alg", id_token_alg),
         ("scope", scope),

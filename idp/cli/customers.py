@@ -7,12 +7,15 @@ import sys
 from datetime import datetime
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from idp.cli import fail
 from idp.errors import ValidationError
 from idp.extensions import db
-from idp.services import customers
+from idp.services import customers, mfa
+from idp.services.events import EventTag
+from idp.views import context
 
 
 @click.group("customers")
@@ -97,3 +100,35 @@ def list_customers(as_json: bool) -> None:
             else:
                 click.echo(f"{c.public_id}  {c.email:<40}  {c.status}")
         offset += len(batch)
+
+
+@customers_group.command("reset-mfa")
+@click.argument("customer")
+@click.option("--reason", required=True, help="Why, for the record (a ticket number, say).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def reset_mfa(customer: str, reason: str, yes: bool) -> None:
+    """Remove every second factor of CUSTOMER (email or customer id) who lost them all.
+
+    Check who is asking first: this lets the password alone in again. The authenticator app,
+    passkeys, recovery codes and remembered browsers go; the customer's sessions end; the
+    customer is mailed and the reset is recorded on their history.
+    """
+    found = customers.find_by_public_id(customer) or customers.find_by_email(customer)
+    if found is None:
+        click.echo(f"error: customer: no customer {customer}", err=True)
+        sys.exit(1)
+    if not yes:
+        click.confirm(f"Remove every second factor of {found.email}?", abort=True)
+    removed = mfa.reset(found)
+    mfa.factor_changed(
+        found,
+        EventTag.MFA_RESET,
+        meta=None,
+        mailer=context.mailer(),
+        issuer=current_app.config["ISSUER"],
+        method="operator",
+        reason=reason[:200],
+    )
+    db.session.commit()
+    click.echo(f"Removed {removed} second factor(s) of {found.email}; the customer was mailed.")

@@ -15,7 +15,7 @@ from idp import security
 from idp.errors import AuthenticationFailed, ValidationError
 from idp.extensions import db
 from idp.models import BrowserSession, Customer
-from idp.services import RequestMeta, customers, events, links, sessions
+from idp.services import RequestMeta, customers, events, links, mfa, sessions
 from idp.services.events import EventTag
 from idp.services.links import Purpose
 from idp.services.mail import Mailer, send_to_customer
@@ -138,6 +138,8 @@ def reset_password(
     # The link reached the mailbox, which proves the address.
     customer.email_verified = True
     sessions.end_all(customer)
+    # A remembered browser stands in for the second factor only beside the right password.
+    mfa.forget_browsers(customer)
     events.record(EventTag.PASSWORD_RESET, customer=customer, meta=meta)
     db.session.commit()
     _mail(mailer, customer, "password_changed", link=f"{settings.issuer}/forgot-password")
@@ -161,6 +163,7 @@ def change_password(
         raise AuthenticationFailed()
     customers.set_password(customer, new_password)
     sessions.end_all(customer, keep=keep)
+    mfa.forget_browsers(customer)
     events.record(EventTag.PASSWORD_CHANGED, customer=customer, meta=meta)
     db.session.commit()
     _mail(mailer, customer, "password_changed", link=f"{settings.issuer}/forgot-password")

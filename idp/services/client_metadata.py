@@ -318,4 +318,5 @@ def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
     cleaned["scope"] = _validate_scope(values["scope"])
     cleaned["software"] = _validate_software(values["software"])
     cleaned["first_party"] = bool(values["first_party"])
+    cleaned["require_mfa"] = bool(values.get("require_mfa", False))
     return cleaned

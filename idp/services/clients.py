@@ -51,6 +51,7 @@ def create(
     post_logout_redirect_uris: Iterable[str] = (),
     backchannel_logout_uri: str | None = None,
     first_party: bool = False,
+    require_mfa: bool = False,
     token_endpoint_auth_method: str | None = None,
     id_token_signed_response_alg: str = "ES256",  # noqa: S107 (an algorithm name)
     jwks: Mapping[str, Any] | None = None,
@@ -81,6 +82,7 @@ def create(
             "scope": DEFAULT_SCOPE if scope is None else scope,
             "software": extra,
             "first_party": first_party,
+            "require_mfa": require_mfa,
         },
     )
     client = Client(client_id=security.random_identifier(), client_type=str(client_type), **cleaned)
@@ -118,6 +120,7 @@ UPDATABLE = (
     "scope",
     "software",
     "first_party",
+    "require_mfa",
 )
 
 

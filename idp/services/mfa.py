@@ -214,10 +214,11 @@ def factor_changed(
     mailer: Mailer,
     issuer: str,
     method: str | None = None,
-    **details: object,
+    reason: str | None = None,
+    details: dict[str, object] | None = None,
 ) -> None:
     """Record a factor change on the customer's history and mail them about it."""
-    events.record(tag, customer=customer, meta=meta, method=method)
+    events.record(tag, customer=customer, meta=meta, method=method, reason=reason)
     send_to_customer(
         mailer,
         customer,

@@ -19,9 +19,7 @@ from idp.views.redirects import safe_next
 bp = Blueprint("mfa", __name__)
 
 
-def _page(
-    template: str, customer: Customer, status: int = 200, **ctx: object
-) -> ResponseReturnValue:
+def _page(template: str, customer: Customer, status: int = 200, **ctx: object) -> tuple[str, int]:
     waiting = signin.pending()
     return (
         render_template(
@@ -36,6 +34,15 @@ def _page(
         ),
         status,
     )
+
+
+def _throttled(
+    template: str, customer: Customer, form: object, exc: Throttled
+) -> ResponseReturnValue:
+    body, status = _page(
+        template, customer, 429, form=form, throttled=context.too_many_attempts(exc)
+    )
+    return body, status, {"Retry-After": str(exc.retry_after)}
 
 
 def _expired() -> ResponseReturnValue:
@@ -65,9 +72,7 @@ def verify() -> ResponseReturnValue:
             limits=context.code_limits(),
         )
     except Throttled as exc:
-        return _page(
-            "auth/verify.html", customer, 429, form=form, throttled=context.too_many_attempts(exc)
-        )
+        return _throttled("auth/verify.html", customer, form, exc)
     except AuthenticationFailed:
         form.code.errors = [
             _("That code is not right, or was already used. Wait for the next one.")
@@ -99,9 +104,7 @@ def recovery() -> ResponseReturnValue:
             limits=context.code_limits(),
         )
     except Throttled as exc:
-        return _page(
-            "auth/recovery.html", customer, 429, form=form, throttled=context.too_many_attempts(exc)
-        )
+        return _throttled("auth/recovery.html", customer, form, exc)
     except AuthenticationFailed:
         form.code.errors = [_("That recovery code is not right, or was already used.")]
         return _page("auth/recovery.html", customer, 401, form=form)
@@ -112,7 +115,7 @@ def recovery() -> ResponseReturnValue:
         mailer=context.mailer(),
         issuer=current_app.config["ISSUER"],
         method=mfa.RECOVERY_CODE.method,
-        remaining=mfa.remaining_recovery_codes(customer),
+        details={"remaining": mfa.remaining_recovery_codes(customer)},
     )
     db.session.commit()
     flash(_("You used a recovery code. Set up your second step again if you lost it."), "success")

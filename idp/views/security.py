@@ -57,7 +57,7 @@ def _changed(customer: Customer, tag: EventTag, method: str, **details: object) 
         mailer=context.mailer(),
         issuer=current_app.config["ISSUER"],
         method=method,
-        **details,
+        details=details,
     )
 
 
@@ -95,7 +95,7 @@ def totp_setup() -> ResponseReturnValue:
         return redirect(url_for(".index"))
     form = EnableTotpForm()
 
-    def page(status: int, **ctx: object) -> ResponseReturnValue:
+    def page(status: int, **ctx: object) -> tuple[str, int]:
         qr = segno.make(enrollment.uri, error="m")
         body = render_template(
             "security/totp.html",
@@ -121,7 +121,8 @@ def totp_setup() -> ResponseReturnValue:
             limits=context.code_limits(),
         )
     except Throttled as exc:
-        return page(429, throttled=context.too_many_attempts(exc))
+        body, status = page(429, throttled=context.too_many_attempts(exc))
+        return body, status, {"Retry-After": str(exc.retry_after)}
     except AuthenticationFailed:
         form.code.errors = [
             _("That code is not right. Check the time on your phone and try the next one.")
