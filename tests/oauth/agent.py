@@ -7,6 +7,7 @@ a browser would hand it to the application.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -23,6 +24,8 @@ class UserAgent:
     password: str = ""
     session: requests.Session = field(default_factory=requests.Session)
     pages: list[str] = field(default_factory=list)
+    # Gives the authenticator-app code to type when the idp asks for a second step.
+    second_factor: Callable[[], str] | None = None
 
     def _csrf(self, html: str) -> str:
         match = CSRF.search(html)
@@ -39,6 +42,9 @@ class UserAgent:
                     return target
                 if urlsplit(target).path == "/login":
                     response = self._login(target)
+                    continue
+                if urlsplit(target).path == "/login/verify" and self.second_factor is not None:
+                    response = self.verify(target)
                     continue
                 response = self.session.get(target, allow_redirects=False, timeout=10)
                 continue
@@ -75,6 +81,17 @@ class UserAgent:
                 "password": self.password,
                 "next": (next_value.group(1) if next_value else "").replace("&amp;", "&"),
             },
+            allow_redirects=False,
+            timeout=10,
+        )
+
+    def verify(self, verify_url: str) -> requests.Response:
+        assert self.second_factor is not None
+        page = self.session.get(verify_url, timeout=10)
+        self.pages.append(page.text)
+        return self.session.post(
+            verify_url,
+            data={"csrf_token": self._csrf(page.text), "code": self.second_factor()},
             allow_redirects=False,
             timeout=10,
         )
