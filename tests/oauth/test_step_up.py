@@ -11,8 +11,8 @@ import pytest
 from tests.factories import enroll_totp, totp_code
 from tests.oauth.conftest import register
 from tests.oauth.support import authorize_url, jwt_parts
-from tests.oauth.test_device_flow import decide, poll, start, type_code
 from tests.oauth.test_code_flow import authorize, discover, verify_id_token
+from tests.oauth.test_device_flow import decide, poll, start, type_code
 
 MFA = "urn:idp:acr:mfa"
 PWD = "urn:idp:acr:pwd"
