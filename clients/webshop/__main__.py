@@ -20,6 +20,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--issuer", default=DEFAULT_ISSUER, help="idp's base URL")
     parser.add_argument("--client-id", default="demo-shop")
     parser.add_argument("--client-secret", default="demo-shop-secret")
+    parser.add_argument(
+        "--acr-values",
+        help="demand this sign-in strength, e.g. urn:idp:acr:mfa (checked on return)",
+    )
     return parser.parse_args(argv)
 
 
@@ -33,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             issuer=args.issuer.rstrip("/"),
             client_id=args.client_id,
             client_secret=args.client_secret,
+            acr_values=args.acr_values,
         )
     )
     # Threaded: idp's back-channel call may arrive while a browser request is being served.

@@ -21,6 +21,8 @@ class ShopSession:
     sid: str | None
     id_token: str
     profile: dict[str, Any] = field(default_factory=dict)
+    acr: str | None = None
+    amr: list[str] = field(default_factory=list)
 
 
 class SessionStore:
@@ -30,9 +32,18 @@ class SessionStore:
         self._lock = threading.Lock()
 
     def create(
-        self, *, sub: str, sid: str | None, id_token: str, profile: dict[str, Any]
+        self,
+        *,
+        sub: str,
+        sid: str | None,
+        id_token: str,
+        profile: dict[str, Any],
+        acr: str | None = None,
+        amr: list[str] | None = None,
     ) -> ShopSession:
-        session = ShopSession(secrets.token_urlsafe(32), sub, sid, id_token, dict(profile))
+        session = ShopSession(
+            secrets.token_urlsafe(32), sub, sid, id_token, dict(profile), acr, list(amr or [])
+        )
         with self._lock:
             self._sessions[session.key] = session
         return session

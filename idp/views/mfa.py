@@ -45,6 +45,16 @@ def _throttled(
     return body, status, {"Retry-After": str(exc.retry_after)}
 
 
+def _already_strong() -> bool:
+    """A step-up that happened meanwhile (a factor set up on the way counts): nothing to ask."""
+    browser_session = context.current_session()
+    return (
+        signin.pending() is None
+        and browser_session is not None
+        and "mfa" in (browser_session.amr or [])
+    )
+
+
 def _expired() -> ResponseReturnValue:
     flash(_("Your sign-in took too long. Please start again."), "error")
     return redirect(url_for("auth.login"))
@@ -56,6 +66,8 @@ def verify() -> ResponseReturnValue:
     customer = signin.second_factor_customer()
     if customer is None:
         return _expired()
+    if _already_strong():
+        return redirect(safe_next(request.args.get("next")))
     form = TotpForm()
     if not form.validate_on_submit():
         return _page(
@@ -118,5 +130,7 @@ def recovery() -> ResponseReturnValue:
         details={"remaining": mfa.remaining_recovery_codes(customer)},
     )
     db.session.commit()
+    response = signin.second_factor_done(customer, mfa.RECOVERY_CODE, request.args.get("next"))
+    # After the sign-in, which starts a fresh Flask session: the message must survive it.
     flash(_("You used a recovery code. Set up your second step again if you lost it."), "success")
-    return signin.second_factor_done(customer, mfa.RECOVERY_CODE, request.args.get("next"))
+    return response

@@ -198,7 +198,7 @@ def sign_in_at_idp(page: Page, channels: Channels, customer: Customer) -> None:
     expect(page).to_have_url(re.compile(re.escape(f"{channels.idp.url}/login?")))
     page.get_by_label("Email address").fill(customer.email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def answer_consent(page: Page, app_name: str, decision: str = "Allow") -> None:
@@ -213,7 +213,7 @@ def shop_sign_in(
 ) -> None:
     """Sign in on a shop; ``customer`` None means idp must not ask for a password (SSO)."""
     page.goto(f"{shop}/")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     if customer is not None:
         sign_in_at_idp(page, channels, customer)
     answer_consent(page, app_name)
@@ -296,8 +296,8 @@ def test_signing_out_on_one_shop_signs_out_of_both(
     expect(page_a.locator("#signed-out")).to_have_text("You are not signed in.")
     expect(page_a.locator("#customer-id")).to_have_count(0)
     # idp's session ended too: signing in on A asks for the password again.
-    page_a.get_by_role("button", name="Sign in").click()
-    expect(page_a.get_by_role("heading", name="Sign in")).to_be_visible()
+    page_a.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page_a.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
 
 
 # Mobile app --------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_customer_approves_a_tv_in_the_browser(
     )
     page.get_by_label("Email address").fill(customer.email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("heading", name="Connect a device")).to_be_visible()
     expect(page.get_by_label("Code shown on your device")).to_have_value(codes["user_code"])

@@ -48,7 +48,7 @@ def test_sign_up_confirm_sign_in_and_sign_out(
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     screenshot("4-login")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page).to_have_url(f"{live_server.url}/account")
     expect(page.get_by_role("heading", name="Hello Ana")).to_be_visible()
@@ -71,7 +71,7 @@ def test_sign_up_confirm_sign_in_and_sign_out(
 
     page.goto("/account")
     expect(page).to_have_url(re.compile(re.escape(f"{live_server.url}/login?next=")))
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
     screenshot("8-account-needs-login")
 
 
@@ -83,7 +83,7 @@ def test_wrong_password_shows_form_error(
     page.goto("/login")
     page.get_by_label("Email address").fill("ana@example.com")
     page.get_by_label("Password", exact=True).fill("not the passphrase")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     alert = page.get_by_role("alert")
     expect(alert).to_have_text("Incorrect email or password.")
