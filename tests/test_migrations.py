@@ -68,3 +68,42 @@ def test_upgrade_downgrade_upgrade_keeps_data(database_url: str, tmp_path: Path)
             assert kept is not None and kept.public_id == public_id
         db.session.remove()
         db.engine.dispose()
+
+
+def test_factors_revision_upgrades_existing_clients_in_place(
+    database_url: str, tmp_path: Path
+) -> None:
+    """0004 adds ``require_mfa`` to clients registered before it, off; downgrading drops the
+    factor tables without touching the clients."""
+    app = make_app(database_url, tmp_path / "instance", None)
+    with app.app_context():
+        upgrade(revision="0003_devices")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO client (client_id, name, client_type, redirect_uris,"
+                    " post_logout_redirect_uris, grant_types, response_types, scope,"
+                    " token_endpoint_auth_method, id_token_signed_response_alg, first_party,"
+                    " software, created_at, updated_at) VALUES ('old-shop', 'Old shop', 'web',"
+                    " '[]', '[]', '[\"authorization_code\"]', '[\"code\"]', 'openid',"
+                    " 'client_secret_basic', 'ES256', false, '{}', '2026-01-01 00:00:00',"
+                    " '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade(revision="0004_factors")
+        with db.engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT name, require_mfa FROM client WHERE client_id = 'old-shop'")
+            ).one()
+        assert (row[0], bool(row[1])) == ("Old shop", False)
+        assert {"totp_credential", "passkey", "recovery_code"} <= set(
+            sa.inspect(db.engine).get_table_names()
+        )
+
+        downgrade(revision="0003_devices")
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"totp_credential", "passkey", "recovery_code", "trusted_browser"}.isdisjoint(tables)
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM client")).scalar_one() == 1
+        db.session.remove()
+        db.engine.dispose()
