@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 
 from idp import security
 from idp.errors import ValidationError
@@ -99,9 +99,10 @@ def start(email: str, *, meta: RequestMeta, mailer: Mailer, settings: EmailSignI
         db.session.commit()
         return handle
     now = utcnow()
+    # The customer's older mails die, and anyone's expired rows go while we are here.
     db.session.execute(
         delete(EmailSignIn)
-        .where(EmailSignIn.customer_id == customer.id)
+        .where(or_(EmailSignIn.customer_id == customer.id, EmailSignIn.expires_at <= now))
         .execution_options(synchronize_session=False)
     )
     db.session.add(
@@ -129,24 +130,30 @@ def start(email: str, *, meta: RequestMeta, mailer: Mailer, settings: EmailSignI
     return handle
 
 
-def _live(row: EmailSignIn | None) -> bool:
+def is_live(row: EmailSignIn) -> bool:
+    """Unspent, unexpired, not guessed at too often, and its customer still allowed in."""
     return (
-        row is not None
-        and row.used_at is None
+        row.used_at is None
         and row.expires_at > utcnow()
         and row.attempts < MAX_ATTEMPTS
         and row.customer.is_active
     )
 
 
-def owner(handle: str | None) -> Customer | None:
-    """Whose code the handle waits for, while it can still be used: for throttling and history."""
-    if not handle or len(handle) > 64:
+def by_handle(handle: str | None) -> EmailSignIn | None:
+    if not isinstance(handle, str) or not _TOKEN.match(handle):
         return None
-    row = db.session.execute(
+    return db.session.execute(
         db.select(EmailSignIn).where(EmailSignIn.handle == handle)
     ).scalar_one_or_none()
-    return row.customer if row is not None and _live(row) else None
+
+
+def by_link(token: str | None) -> EmailSignIn | None:
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        return None
+    return db.session.execute(
+        db.select(EmailSignIn).where(EmailSignIn.link_digest == security.digest(token))
+    ).scalar_one_or_none()
 
 
 def _spend(row: EmailSignIn) -> Customer | None:
@@ -181,12 +188,8 @@ def verify_code(
     """
     cleaned = normalize_code(code)
     typed = code_digest(cleaned or "", settings.code_key)  # the same work for junk
-    if cleaned is None or not handle or len(handle) > 64:
-        return None
-    row = db.session.execute(
-        db.select(EmailSignIn).where(EmailSignIn.handle == handle)
-    ).scalar_one_or_none()
-    if row is None or not _live(row):
+    row = by_handle(handle) if cleaned is not None else None
+    if row is None or not is_live(row):
         return None
     if not hmac.compare_digest(row.code_digest, typed):
         db.session.execute(
@@ -200,23 +203,9 @@ def verify_code(
     return _spend(row)
 
 
-def _by_link(token: str | None) -> EmailSignIn | None:
-    if not isinstance(token, str) or not _TOKEN.match(token):
-        return None
-    return db.session.execute(
-        db.select(EmailSignIn).where(EmailSignIn.link_digest == security.digest(token))
-    ).scalar_one_or_none()
-
-
-def link_customer(token: str | None) -> Customer | None:
-    """Whom a live link would sign in, without spending it: for the confirmation page."""
-    row = _by_link(token)
-    return row.customer if row is not None and _live(row) else None
-
-
 def verify_link(token: str | None) -> Customer | None:
     """The customer of a live link, spending it (and the code mailed with it); None otherwise."""
-    row = _by_link(token)
-    if row is None or not _live(row):
+    row = by_link(token)
+    if row is None or not is_live(row):
         return None
     return _spend(row)

@@ -54,6 +54,7 @@ def test_create_json_shape(idp, app):
         "client_id": out["client_id"],
         "client_type": "web",
         "first_party": True,
+        "require_mfa": False,
         "client_name": "Webshop",
         "redirect_uris": ["https://shop.example.com/cb", "http://127.0.0.1:5001/cb"],
         "post_logout_redirect_uris": ["https://shop.example.com/bye"],
