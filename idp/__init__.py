@@ -51,9 +51,11 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         device,
         devices,
         discovery,
+        email_sign_in,
         errors,
         mfa,
         oauth,
+        passkeys,
         registration,
         security,
     )
@@ -69,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     app.register_blueprint(devices.bp)
     app.register_blueprint(mfa.bp)
     app.register_blueprint(security.bp)
+    app.register_blueprint(passkeys.bp)
+    app.register_blueprint(email_sign_in.bp)
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]

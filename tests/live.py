@@ -35,13 +35,15 @@ def serve(
     mailbox: Mailbox | None,
     *,
     create_schema: bool = True,
+    host_name: str = "127.0.0.1",
     **overrides: Any,
 ) -> Iterator[LiveServer]:
-    """The real app on 127.0.0.1, with ISSUER on its own port so links and metadata match."""
+    """The real app on 127.0.0.1, with ISSUER on its own port so links and metadata match;
+    ``host_name="localhost"`` for WebAuthn, which refuses an IP address as relying party id."""
     # Port 0 lets the kernel choose a free port without a race; the app needs that port in
     # ISSUER, so it is built after binding and attached to the server before serving.
     server: BaseWSGIServer = make_server("127.0.0.1", 0, _not_ready, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
+    url = f"http://{host_name}:{server.server_port}"
     app = make_app(database_url, instance, mailbox, ISSUER=url, **overrides)
     if create_schema:
         with app.app_context():
