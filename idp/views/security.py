@@ -170,7 +170,7 @@ def recovery_codes_generate() -> ResponseReturnValue:
     codes = recovery_codes.generate(customer)
     _changed(customer, EventTag.RECOVERY_CODES_GENERATED, "recovery_code")
     db.session.commit()
-    return render_template("security/recovery_codes.html", codes=codes, next_url=None)
+    return render_template("security/recovery_codes.html", codes=codes, next_url=_next())
 
 
 @bp.post("/browsers/forget")

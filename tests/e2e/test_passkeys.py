@@ -248,3 +248,31 @@ def test_authorization_asking_for_mfa_is_met_by_a_passkey(
     assert claims["sub"] == customer.public_id
     assert claims["acr"] == "urn:idp:acr:mfa"
     assert "mfa" in claims["amr"] and "pwd" not in claims["amr"]
+
+
+def test_a_password_only_customer_asked_for_mfa_adds_a_passkey_on_the_way(
+    live_server: LiveServer, page: Page, authenticator: Authenticator, customer: Customer
+) -> None:
+    """Step-up without any factor: the customer adds a passkey from the second-step page, saves
+    the recovery codes, and lands back in the authorization, which now issues an mfa token."""
+    shop = register(live_server, name="Shop", client_type="web", redirect_uris=[SHOP])
+    page.route("https://shop.example/**", lambda route: route.fulfill(body="shop"))
+    url, verifier = authorize_url(live_server, shop, acr_values="urn:idp:acr:mfa")
+    page.goto(url)
+    page.get_by_label("Email address").fill(customer.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Second step")).to_be_visible()
+    page.get_by_role("link", name="Add a passkey").click()
+    page.get_by_label("Name of the new passkey").fill("Phone")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    page.get_by_role("link", name="I saved them, continue").click()
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url("https://shop.example/**")
+
+    response = exchange(live_server, shop, page.url, verifier)
+    assert response.status_code == 200, response.text
+    claims = jwt_parts(response.json()["id_token"])[1]
+    assert claims["acr"] == "urn:idp:acr:mfa"
+    assert claims["amr"][0] == "pwd" and "mfa" in claims["amr"]
