@@ -6,6 +6,7 @@ clear message instead of failing later inside a request.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -38,8 +39,9 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "SQLAlchemy URL; default: SQLite file idp.sqlite3 in the instance folder.",
     ),
+    # localhost rather than 127.0.0.1: passkeys (WebAuthn) refuse an IP address as RP id.
     Setting(
-        "ISSUER", "http://127.0.0.1:5000", "Public base URL; the OIDC `iss`. https in production."
+        "ISSUER", "http://localhost:5000", "Public base URL; the OIDC `iss`. https in production."
     ),
     Setting(
         "SECRET_KEY",
@@ -227,6 +229,13 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("IDP_ISSUER must not have a query or fragment (OIDC Discovery 3)")
     if issuer.scheme == "http" and issuer.hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise ConfigError("IDP_ISSUER must use https unless it is a loopback address")
+    rp_id = values["WEBAUTHN_RP_ID"]
+    host = issuer.hostname or ""
+    if rp_id and host != rp_id and not host.endswith("." + rp_id):
+        # WebAuthn: the RP id is the page's host or a registrable suffix of it.
+        raise ConfigError(f"IDP_WEBAUTHN_RP_ID must be {host!r} or a parent domain of it")
+    if not rp_id and _is_ip(host):
+        log.warning("IDP_ISSUER uses an IP address: passkeys need a host name such as localhost")
     if len(values["SECRET_KEY"]) < 32:
         raise ConfigError("IDP_SECRET_KEY must be at least 32 characters")
     if values["DEFAULT_LOCALE"] not in LOCALES:
@@ -247,6 +256,14 @@ def _validate(values: dict[str, Any]) -> None:
         if values[name] <= 0:
             raise ConfigError(f"IDP_{name} must be positive")
     values["ISSUER"] = values["ISSUER"].rstrip("/")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def is_https(values: Mapping[str, Any]) -> bool:

@@ -16,7 +16,7 @@ def test_defaults_use_instance_folder(tmp_path: Path, monkeypatch: pytest.Monkey
         monkeypatch.delenv(name, raising=False)
     values = load(tmp_path)
     assert values["DATABASE_URL"] == f"sqlite:///{tmp_path / 'idp.sqlite3'}"
-    assert values["ISSUER"] == "http://127.0.0.1:5000"
+    assert values["ISSUER"] == "http://localhost:5000"
 
 
 def test_secret_key_generated_once_and_kept(
@@ -56,3 +56,13 @@ def test_bad_values_stop_the_start(tmp_path: Path, overrides: dict[str, str], me
     overrides.setdefault("SECRET_KEY", "k" * 40)
     with pytest.raises(ConfigError, match=message):
         create_app(overrides, instance_path=str(tmp_path))
+
+
+def test_webauthn_rp_id_must_cover_the_issuer_host(tmp_path):
+    """Passkeys are bound to the RP id: it must be the issuer's host or a parent domain."""
+    base = {"ISSUER": "https://id.shop.example", "SECRET_KEY": "k" * 40}
+    assert load(tmp_path, {**base, "WEBAUTHN_RP_ID": "shop.example"})
+    assert load(tmp_path, {**base, "WEBAUTHN_RP_ID": "id.shop.example"})
+    for wrong in ("other.example", "hop.example", "x.id.shop.example"):
+        with pytest.raises(ConfigError, match="WEBAUTHN_RP_ID"):
+            load(tmp_path, {**base, "WEBAUTHN_RP_ID": wrong})

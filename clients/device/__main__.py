@@ -23,7 +23,7 @@ from clients.device.app import (
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m clients.device", description=__doc__)
-    parser.add_argument("--issuer", default="http://127.0.0.1:5000", help="idp's base URL")
+    parser.add_argument("--issuer", default="http://localhost:5000", help="idp's base URL")
     parser.add_argument("--client-id", default="demo-speaker")
     parser.add_argument("--scope", default=SCOPE)
     return parser.parse_args(argv)

@@ -30,7 +30,7 @@ DEFAULT_TOKEN_FILE = Path.home() / ".config" / "idp-demo-mobile" / "refresh-toke
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m clients.mobile", description=__doc__)
-    parser.add_argument("--issuer", default="http://127.0.0.1:5000", help="idp's base URL")
+    parser.add_argument("--issuer", default="http://localhost:5000", help="idp's base URL")
     parser.add_argument("--client-id", default="demo-mobile")
     parser.add_argument("--token-file", type=Path, default=DEFAULT_TOKEN_FILE)
     parser.add_argument(

@@ -34,7 +34,7 @@ from clients.webshop.sessions import SessionStore, ShopSession
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ISSUER = "http://127.0.0.1:5000"
+DEFAULT_ISSUER = "http://localhost:5000"
 SCOPE = "openid profile email"
 # Brand colours for shops started without --colour: the same brand always gets the same one.
 PALETTE = ("#0b6e4f", "#8e3b46", "#1d4e89", "#b5651d", "#5b3f8c")

@@ -23,7 +23,7 @@ DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105
 DEMO_CLIENT_ID = "demo-shop"
 DEMO_CLIENT_SECRET = "demo-shop-secret"  # noqa: S105
 DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
-DEFAULT_ISSUER = "http://127.0.0.1:5000"
+DEFAULT_ISSUER = "http://localhost:5000"
 SHOP_A_URL = "http://127.0.0.1:8001"
 SHOP_B_URL = "http://127.0.0.1:8002"
 

@@ -84,7 +84,7 @@ def test_demo_prints_a_command_each_client_accepts(empty_app: Flask) -> None:
         module = importlib.import_module(f"{argv[2]}.__main__")
         options = module.parse_args(argv[3:])
         assert options.client_id == client_id
-        assert getattr(options, "issuer", None) == "http://127.0.0.1:5000"
+        assert getattr(options, "issuer", None) == "http://localhost:5000"
     webshop = importlib.import_module("clients.webshop.__main__")
     assert webshop.parse_args(commands["demo-shop"][3:]).port == 8001
     shop_b = webshop.parse_args(commands["demo-shop-b"][3:])
