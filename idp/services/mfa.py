@@ -197,7 +197,7 @@ CHANGES = {
         "New recovery codes were created; the old ones no longer work."
     ),
     EventTag.RECOVERY_CODE_USED: _l(
-        "A recovery code was used to sign in. %(remaining)s codes remain."
+        "A recovery code was used to sign in. Unused recovery codes left: %(remaining)s."
     ),
     EventTag.BROWSERS_FORGOTTEN: _l("Every remembered browser will ask for a second step again."),
     EventTag.MFA_RESET: _l(

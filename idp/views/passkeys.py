@@ -257,8 +257,10 @@ def rename(passkey_id: int) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("The passkey is now named “%(name)s”.", name=name), "success")
-    else:
+    elif form.name.errors:
         flash(_("A passkey name has at most 64 characters."), "error")
+    else:
+        flash(_("The page had expired. Try again."), "error")
     return redirect(url_for("security.index") + "#passkeys")
 
 

@@ -153,7 +153,7 @@ def test_recovery_code_signs_in_once_and_is_mailed(app, client, mailbox, ana, se
     assert ["pwd", "otp", "mfa"] in live_amr(app)
     mail = mailbox.wait_for(ana.email)[-1]
     assert "recovery code was used" in mail.get_content()
-    assert "9 codes remain" in mail.get_content()
+    assert "Unused recovery codes left: 9." in mail.get_content()
     assert [e.method for e in events(app, "customer:mfa:recovery_code_used")] == ["recovery_code"]
 
     again = app.test_client()
