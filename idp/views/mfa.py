@@ -132,10 +132,8 @@ def recovery() -> ResponseReturnValue:
     db.session.commit()
     response = signin.second_factor_done(customer, mfa.RECOVERY_CODE, request.args.get("next"))
     # After the sign-in, which starts a fresh Flask session: the message must survive it.
-    flash(
-        _(
-            "You used a recovery code. If you lost access to your second step, set up a new one now."
-        ),
-        "success",
+    lost = _(
+        "You used a recovery code. If you lost access to your second step, set up a new one now."
     )
+    flash(lost, "success")
     return response
