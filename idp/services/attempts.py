@@ -48,29 +48,26 @@ def guarded(
         throttle.check(limits.per_ip, "code-ip", ip)
         throttle.check(limits.per_account, "code-account", key)
     except Throttled:
-        events.record(
-            EventTag.LOGIN_FAILURE,
-            success=False,
-            customer=customer,
-            meta=meta,
-            method=method,
-            reason="throttled",
-        )
-        db.session.commit()
+        _failed(customer, method, meta, "throttled")
         raise
     result = check()
     if result is None:
         db.session.rollback()
         throttle.hit(limits.per_ip, "code-ip", ip)
         throttle.hit(limits.per_account, "code-account", key)
-        events.record(
-            EventTag.LOGIN_FAILURE,
-            success=False,
-            customer=customer,
-            meta=meta,
-            method=method,
-            reason="bad_code",
-        )
-        db.session.commit()
+        _failed(customer, method, meta, "bad_code")
         raise AuthenticationFailed()
     return result
+
+
+def _failed(customer: Customer | None, method: str, meta: RequestMeta, reason: str) -> None:
+    """A failed sign-in on the customer's history, committed whatever the caller does next."""
+    events.record(
+        EventTag.LOGIN_FAILURE,
+        success=False,
+        customer=customer,
+        meta=meta,
+        method=method,
+        reason=reason,
+    )
+    db.session.commit()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
@@ -15,15 +16,17 @@ from werkzeug.wrappers import Response
 from idp import config as config_module
 from idp.errors import Throttled
 from idp.models import BrowserSession, Customer
-from idp.services import RequestMeta, mfa, sessions
+from idp.services import RequestMeta, attempts, mfa, sessions
 from idp.services.accounts import LinkSettings
 from idp.services.attempts import CodeLimits
 from idp.services.authentication import LoginLimits
+from idp.services.events import EventTag
 from idp.services.mail import Mailer, SmtpSettings
 from idp.services.throttle import Throttle
 from idp.services.totp import TotpSettings
 
 EXTENSION = "idp"
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
@@ -126,24 +129,58 @@ def set_session_cookie(raw: str | None) -> None:
 
 
 def _write_session_cookie(response: Response) -> ResponseReturnValue:
-    if "idp_set_session_cookie" not in g:
-        return response
     cfg = current_app.config
-    name = cfg["IDP_SESSION_COOKIE"]
-    secure = config_module.is_https(cfg)
-    if g.idp_set_session_cookie:
+    return _write_cookie(
+        response,
+        "idp_set_session_cookie",
+        cfg["IDP_SESSION_COOKIE"],
+        cfg["SESSION_ABSOLUTE_LIFETIME"],
+    )
+
+
+def _write_cookie(response: Response, queued: str, name: str, max_age: int) -> Response:
+    """Set (or clear, for an empty value) a cookie queued on ``g`` under ``queued``."""
+    if queued not in g:
+        return response
+    secure = config_module.is_https(current_app.config)
+    value = g.get(queued)
+    if value:
         response.set_cookie(
-            name,
-            g.idp_set_session_cookie,
-            max_age=cfg["SESSION_ABSOLUTE_LIFETIME"],
-            httponly=True,
-            secure=secure,
-            samesite="Lax",
-            path="/",
+            name, value, max_age=max_age, httponly=True, secure=secure, samesite="Lax", path="/"
         )
     else:
         response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")
     return response
+
+
+def guarded_code(
+    check: Callable[[], T | None], *, customer: Customer | None, method: str, **kw: Any
+) -> T:
+    """``attempts.guarded`` with this request's address, throttle and limits."""
+    return attempts.guarded(
+        check,
+        customer=customer,
+        method=method,
+        meta=request_meta(),
+        throttle=throttle(),
+        limits=code_limits(),
+        **kw,
+    )
+
+
+def factor_changed(
+    customer: Customer, tag: EventTag, method: str, details: dict[str, object] | None = None
+) -> None:
+    """Record and mail a change of the customer's factors made by this request."""
+    mfa.factor_changed(
+        customer,
+        tag,
+        meta=request_meta(),
+        mailer=mailer(),
+        issuer=current_app.config["ISSUER"],
+        method=method,
+        details=details,
+    )
 
 
 def code_limits() -> CodeLimits:
@@ -174,24 +211,13 @@ def set_trusted_cookie(value: str | None) -> None:
 
 
 def _write_trusted_cookie(response: Response) -> ResponseReturnValue:
-    if "idp_set_trusted_cookie" not in g:
-        return response
     cfg = current_app.config
-    name = cfg["IDP_TRUSTED_COOKIE"]
-    secure = config_module.is_https(cfg)
-    if g.idp_set_trusted_cookie:
-        response.set_cookie(
-            name,
-            g.idp_set_trusted_cookie,
-            max_age=cfg["TRUSTED_BROWSER_LIFETIME"],
-            httponly=True,
-            secure=secure,
-            samesite="Lax",
-            path="/",
-        )
-    else:
-        response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")
-    return response
+    return _write_cookie(
+        response,
+        "idp_set_trusted_cookie",
+        cfg["IDP_TRUSTED_COOKIE"],
+        cfg["TRUSTED_BROWSER_LIFETIME"],
+    )
 
 
 def form_limit() -> str:

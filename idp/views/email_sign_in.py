@@ -21,7 +21,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from idp.errors import AuthenticationFailed, Throttled
 from idp.extensions import db
 from idp.models import Customer
-from idp.services import attempts, email_sign_in, events, mfa
+from idp.services import email_sign_in, events, mfa
 from idp.services.email_sign_in import EmailSignInSettings
 from idp.services.events import EventTag
 from idp.views import context, signin
@@ -156,15 +156,11 @@ def code() -> ResponseReturnValue:
         return _code_page(form, state, 400)
     handle, settings = state["handle"], _settings()
     row = email_sign_in.by_handle(handle)
-    meta = context.request_meta()
     try:
-        customer = attempts.guarded(
+        customer = context.guarded_code(
             lambda: email_sign_in.verify_code(handle, form.code.data, settings),
             customer=row.customer if row is not None else None,
             method=mfa.EMAIL_CODE.method,
-            meta=meta,
-            throttle=context.throttle(),
-            limits=context.code_limits(),
             # The typed address, not the account: an unknown one is throttled the same way.
             account_key="email:" + email_sign_in.account_key(str(state.get("email", ""))),
         )

@@ -3,14 +3,14 @@ recovery code here; passkeys in ``views.passkeys``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from idp.errors import AuthenticationFailed, Throttled
 from idp.extensions import db
 from idp.models import Customer
-from idp.services import attempts, mfa, recovery_codes, totp
+from idp.services import mfa, recovery_codes, totp
 from idp.services.events import EventTag
 from idp.views import context, signin
 from idp.views.forms import RecoveryCodeForm, TotpForm
@@ -75,13 +75,10 @@ def verify() -> ResponseReturnValue:
         )
     settings = context.totp_settings()
     try:
-        attempts.guarded(
+        context.guarded_code(
             lambda: totp.verify(customer, form.code.data, settings),
             customer=customer,
             method=mfa.TOTP.method,
-            meta=context.request_meta(),
-            throttle=context.throttle(),
-            limits=context.code_limits(),
         )
     except Throttled as exc:
         return _throttled("auth/verify.html", customer, form, exc)
@@ -107,27 +104,21 @@ def recovery() -> ResponseReturnValue:
             "auth/recovery.html", customer, 400 if request.method == "POST" else 200, form=form
         )
     try:
-        attempts.guarded(
+        context.guarded_code(
             lambda: recovery_codes.use(customer, form.code.data) or None,
             customer=customer,
             method=mfa.RECOVERY_CODE.method,
-            meta=context.request_meta(),
-            throttle=context.throttle(),
-            limits=context.code_limits(),
         )
     except Throttled as exc:
         return _throttled("auth/recovery.html", customer, form, exc)
     except AuthenticationFailed:
         form.code.errors = [_("That recovery code is not right, or was already used.")]
         return _page("auth/recovery.html", customer, 401, form=form)
-    mfa.factor_changed(
+    context.factor_changed(
         customer,
         EventTag.RECOVERY_CODE_USED,
-        meta=context.request_meta(),
-        mailer=context.mailer(),
-        issuer=current_app.config["ISSUER"],
-        method=mfa.RECOVERY_CODE.method,
-        details={"remaining": mfa.remaining_recovery_codes(customer)},
+        mfa.RECOVERY_CODE.method,
+        {"remaining": mfa.remaining_recovery_codes(customer)},
     )
     db.session.commit()
     response = signin.second_factor_done(customer, mfa.RECOVERY_CODE, request.args.get("next"))

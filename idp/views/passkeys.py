@@ -213,15 +213,7 @@ def register() -> ResponseReturnValue:
     except ValidationError as exc:
         db.session.commit()  # the challenge stays spent
         return _error("invalid_credential", "; ".join(exc.errors.values()))
-    mfa.factor_changed(
-        customer,
-        EventTag.PASSKEY_ADDED,
-        meta=context.request_meta(),
-        mailer=context.mailer(),
-        issuer=current_app.config["ISSUER"],
-        method=proof.method,
-        details={"name": row.name},
-    )
+    context.factor_changed(customer, EventTag.PASSKEY_ADDED, proof.method, {"name": row.name})
     browser_session = context.current_session()
     assert browser_session is not None
     if "mfa" not in (browser_session.amr or []):
@@ -274,14 +266,8 @@ def remove(passkey_id: int) -> ResponseReturnValue:
         except NotFound:
             flash(_("That passkey does not exist any more."), "error")
         else:
-            mfa.factor_changed(
-                customer,
-                EventTag.PASSKEY_REMOVED,
-                meta=context.request_meta(),
-                mailer=context.mailer(),
-                issuer=current_app.config["ISSUER"],
-                method="passkey",
-                details={"name": row.name},
+            context.factor_changed(
+                customer, EventTag.PASSKEY_REMOVED, "passkey", {"name": row.name}
             )
             db.session.commit()
             flash(_("The passkey “%(name)s” was removed.", name=row.name), "success")

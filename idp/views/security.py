@@ -12,14 +12,14 @@ from functools import wraps
 from typing import Any
 
 import segno
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from idp.errors import AuthenticationFailed, Throttled, ValidationError
 from idp.extensions import db
 from idp.models import Customer
-from idp.services import attempts, mfa, recovery_codes, totp
+from idp.services import mfa, recovery_codes, totp
 from idp.services.events import EventTag
 from idp.views import context, signin
 from idp.views.account import login_required
@@ -47,18 +47,6 @@ def sudo_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Res
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def _changed(customer: Customer, tag: EventTag, method: str, **details: object) -> None:
-    mfa.factor_changed(
-        customer,
-        tag,
-        meta=context.request_meta(),
-        mailer=context.mailer(),
-        issuer=current_app.config["ISSUER"],
-        method=method,
-        details=details,
-    )
 
 
 def _next() -> str | None:
@@ -112,13 +100,10 @@ def totp_setup() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return page(400 if request.method == "POST" else 200)
     try:
-        attempts.guarded(
+        context.guarded_code(
             lambda: totp.confirm(customer, form.code.data, settings),
             customer=customer,
             method=mfa.TOTP.method,
-            meta=context.request_meta(),
-            throttle=context.throttle(),
-            limits=context.code_limits(),
         )
     except Throttled as exc:
         body, status = page(429, throttled=context.too_many_attempts(exc))
@@ -128,7 +113,7 @@ def totp_setup() -> ResponseReturnValue:
             _("That code is not right. Check the time on your phone and try the next one.")
         ]
         return page(400)
-    _changed(customer, EventTag.TOTP_ENABLED, mfa.TOTP.method)
+    context.factor_changed(customer, EventTag.TOTP_ENABLED, mfa.TOTP.method)
     browser_session = context.current_session()
     assert browser_session is not None
     if "mfa" not in (browser_session.amr or []):
@@ -141,7 +126,7 @@ def _after_new_factor(customer: Customer, message: str) -> ResponseReturnValue:
     """With a first factor come recovery codes, shown once; otherwise back where we were."""
     if mfa.remaining_recovery_codes(customer) == 0:
         codes = recovery_codes.generate(customer)
-        _changed(customer, EventTag.RECOVERY_CODES_GENERATED, "recovery_code")
+        context.factor_changed(customer, EventTag.RECOVERY_CODES_GENERATED, "recovery_code")
         db.session.commit()
         flash(message, "success")
         return render_template("security/recovery_codes.html", codes=codes, next_url=_next())
@@ -155,7 +140,7 @@ def _after_new_factor(customer: Customer, message: str) -> ResponseReturnValue:
 def totp_remove() -> ResponseReturnValue:
     customer = context.signed_in_customer()
     if RemoveFactorForm().validate_on_submit() and totp.remove(customer):
-        _changed(customer, EventTag.TOTP_DISABLED, mfa.TOTP.method)
+        context.factor_changed(customer, EventTag.TOTP_DISABLED, mfa.TOTP.method)
         db.session.commit()
         flash(_("The authenticator app was removed."), "success")
     return redirect(url_for(".index"))
@@ -168,7 +153,7 @@ def recovery_codes_generate() -> ResponseReturnValue:
     if not CsrfForm().validate_on_submit():
         return redirect(url_for(".index"))
     codes = recovery_codes.generate(customer)
-    _changed(customer, EventTag.RECOVERY_CODES_GENERATED, "recovery_code")
+    context.factor_changed(customer, EventTag.RECOVERY_CODES_GENERATED, "recovery_code")
     db.session.commit()
     return render_template("security/recovery_codes.html", codes=codes, next_url=_next())
 
@@ -179,7 +164,7 @@ def forget_browsers() -> ResponseReturnValue:
     customer = context.signed_in_customer()
     if CsrfForm().validate_on_submit():
         mfa.forget_browsers(customer)
-        _changed(customer, EventTag.BROWSERS_FORGOTTEN, "trusted_browser")
+        context.factor_changed(customer, EventTag.BROWSERS_FORGOTTEN, "trusted_browser")
         db.session.commit()
         context.set_trusted_cookie(None)
         flash(_("Every browser will ask for your second step again."), "success")
