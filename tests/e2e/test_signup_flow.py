@@ -106,7 +106,7 @@ def test_language_switcher_turns_page_french(
 
     expect(page).to_have_url(f"{live_server.url}/login?ui_locales=fr")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
+    expect(page.get_by_role("heading", name="Se connecter", exact=True)).to_be_visible()
     expect(page.get_by_label("Mot de passe", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Français")).to_have_attribute("aria-current", "true")
     screenshot("french")
