@@ -8,6 +8,7 @@ that step is newer, so the same code sent twice (even at the same instant) works
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from idp.errors import ValidationError
 from idp.extensions import db
 from idp.models import Customer, TotpCredential
 from idp.models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 CODE = re.compile(r"^[0-9]{6}$")
 WINDOW = 1
@@ -73,7 +76,13 @@ def enrollment(customer: Customer, settings: TotpSettings) -> Enrollment:
         row.secret_ciphertext = _seal(secret, customer, settings.key)
         db.session.commit()
     else:
-        secret = _open(row, settings.key)
+        try:
+            secret = _open(row, settings.key)
+        except security.DecryptionError:
+            # An unreadable waiting secret is worth nothing: start the enrollment again.
+            secret = pyotp.random_base32()
+            row.secret_ciphertext = _seal(secret, customer, settings.key)
+            db.session.commit()
     uri = pyotp.TOTP(secret).provisioning_uri(name=customer.email, issuer_name=settings.issuer_name)
     return Enrollment(secret=secret, uri=uri)
 
@@ -90,7 +99,14 @@ def _matching_step(secret: str, code: str, now: float) -> int | None:
 
 
 def _accept(row: TotpCredential, code: str, settings: TotpSettings) -> bool:
-    step = _matching_step(_open(row, settings.key), normalize(code), time.time())
+    try:
+        secret = _open(row, settings.key)
+    except security.DecryptionError:
+        # The key changed (SECRET_KEY without KEY_ENCRYPTION_KEY) or the row was tampered
+        # with: no code can match; the customer recovers with a recovery code or a reset.
+        log.error("TOTP secret of customer %s cannot be decrypted", row.customer_id)
+        return False
+    step = _matching_step(secret, normalize(code), time.time())
     if step is None:
         return False
     now = utcnow()
