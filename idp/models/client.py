@@ -104,6 +104,9 @@ class Client(db.Model, ClientMixin):  # type: ignore[name-defined,misc]
             "scope": self.scope,
             "jwks": self.jwks,
             "jwks_uri": self.jwks_uri,
+            # OIDC Registration 2; the value of idp.services.mfa.ACR_MFA (models import no
+            # services).
+            "default_acr_values": ["urn:idp:acr:mfa"] if self.require_mfa else None,
         }
         return {k: v for k, v in metadata.items() if v is not None}
 

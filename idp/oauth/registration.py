@@ -23,7 +23,7 @@ from idp.errors import ValidationError
 from idp.models import Client, ClientType
 from idp.models.client import DEFAULT_SCOPE
 from idp.oauth.claims import SUPPORTED_SCOPES
-from idp.services import clients
+from idp.services import clients, mfa
 from idp.services.clients import AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN
 
 GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS)
@@ -239,8 +239,19 @@ def parse(document: Any) -> Metadata:
         "response_types": response_types,
         "scope": _scope(document),
         "software": software,
+        "require_mfa": _requires_mfa(document),
     }
     return Metadata(client_type, values, _localized_names(document))
+
+
+def _requires_mfa(document: Mapping[str, Any]) -> bool:
+    """OIDC Registration 2 ``default_acr_values``: idp keeps whether it demands MFA, which then
+    applies to every request of the client, whatever its ``acr_values``."""
+    values = _strings(document, "default_acr_values", [])
+    unknown = [v for v in values if v not in mfa.ACR_VALUES]
+    if unknown:
+        raise _invalid(f"default_acr_values: use {' or '.join(mfa.ACR_VALUES)}")
+    return bool(values) and all(v == mfa.ACR_MFA for v in values)
 
 
 # Registering and managing ----------------------------------------------------------------------
@@ -260,6 +271,7 @@ def register(document: Any) -> tuple[Client, str | None, str]:
             post_logout_redirect_uris=values["post_logout_redirect_uris"],
             backchannel_logout_uri=values["backchannel_logout_uri"],
             first_party=False,
+            require_mfa=values["require_mfa"],
             token_endpoint_auth_method=values["token_endpoint_auth_method"],
             id_token_signed_response_alg=values["id_token_signed_response_alg"],
             jwks=values["jwks"],

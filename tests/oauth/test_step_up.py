@@ -13,6 +13,14 @@ from tests.oauth.conftest import register
 from tests.oauth.support import authorize_url, jwt_parts
 from tests.oauth.test_code_flow import authorize, discover, verify_id_token
 from tests.oauth.test_device_flow import decide, poll, start, type_code
+from tests.oauth.test_registration import (
+    WEB_METADATA,
+    as_registered,
+    manage,
+    mint,
+    post,
+    registered_web,
+)
 
 MFA = "urn:idp:acr:mfa"
 PWD = "urn:idp:acr:pwd"
@@ -151,3 +159,20 @@ def test_device_client_that_requires_mfa_steps_up_before_approval(live_server, a
     assert response.status_code == 200, response.text
     claims = jwt_parts(response.json()["id_token"])[1]
     assert claims["acr"] == MFA and "mfa" in claims["amr"]
+
+
+def test_registered_default_acr_values_mfa_makes_the_client_strict(live_server, agent, customer):
+    """OIDC Registration 2: a client that registers default_acr_values mfa gets MFA for every
+    sign-in, and reads the value back; an unknown value is refused."""
+    body = registered_web(live_server, default_acr_values=[MFA])
+    assert body["default_acr_values"] == [MFA]
+    assert manage("GET", body).json()["default_acr_values"] == [MFA]
+    # No acr_values in the request: the registration alone makes the password insufficient.
+    url, _verifier = authorize_url(live_server, as_registered(body))
+    assert urlsplit(agent.go(url)).path == "/login/verify"
+
+    refused = post(live_server, mint(live_server), {**WEB_METADATA, "default_acr_values": ["x"]})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_client_metadata"
+    plain = registered_web(live_server, default_acr_values=[PWD])
+    assert "default_acr_values" not in plain
