@@ -279,3 +279,26 @@ def test_step_up_raises_the_session_under_a_new_id(app, client, ana):
     assert len(events(app, "customer:login:step_up")) == 1
     with app.app_context():
         assert db.session.execute(db.select(BrowserSession)).scalar_one().ended_at is None
+
+
+JUNK = [
+    {"code": "\x00" * 6},
+    {"code": "9" * 10_000},
+    {"code": ["123456", "654321"]},
+    {"code": "\ud7ff" * 6},
+    {"code": "12345\u0663"},
+    {},
+]
+
+
+@pytest.mark.parametrize("data", JUNK)
+def test_junk_codes_get_a_4xx_never_a_500(app, client, ana, secret, data):
+    """Pending second step and the set-up page alike: bad input is a clear 4xx."""
+    login(client, ana.email, PASSWORD)
+    for url in ("/login/verify", "/login/recovery"):
+        token = csrf_token(client, url)
+        response = client.post(url, data={"csrf_token": token, **data})
+        assert 400 <= response.status_code < 500, (url, response.status_code)
+        json_body = client.post(url, json={"code": 123456}, headers={"X-CSRFToken": token})
+        assert 400 <= json_body.status_code < 500
+    assert not is_signed_in(client)
