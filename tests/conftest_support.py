@@ -25,6 +25,8 @@ _apps: list[Flask] = []
 def dispose_apps() -> None:
     while _apps:
         app = _apps.pop()
+        # A mail still queued would land in the next test's mailbox.
+        app.extensions["idp"]["mailer"].flush()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

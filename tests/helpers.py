@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -28,3 +29,8 @@ def submit(
 
 def login(client: FlaskClient, email: str, password: str, **kw: Any) -> TestResponse:
     return submit(client, "/login", {"email": email, "password": password}, **kw)
+
+
+def mail_delivered(app: Flask) -> None:
+    """Wait for the app's mail thread: before asserting that a mail was *not* sent."""
+    app.extensions["idp"]["mailer"].flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -19,8 +20,12 @@ class Mailbox:
         self._lock = threading.Lock()
         self.host = "127.0.0.1"
         self.port = 0
+        # Seconds the server takes to accept each message: a slow mail provider.
+        self.delay = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self.messages.append(message)  # type: ignore[arg-type]

@@ -131,4 +131,5 @@ def reset_mfa(customer: str, reason: str, yes: bool) -> None:
         reason=reason[:200],
     )
     db.session.commit()
+    context.mailer().flush()  # the command must not exit before the mail is handed over
     click.echo(f"Removed {removed} second factor(s) of {found.email}; the customer was mailed.")

@@ -1,9 +1,20 @@
-"""Sending mail: by SMTP when configured; otherwise to the log and a local outbox folder."""
+"""Sending mail: by SMTP when configured; otherwise to the log and a local outbox folder.
+
+Mails to customers are rendered in the request but delivered by a background thread of the
+process, one at a time, in order: the answer to "send me a link" then takes the same time
+whether the address has an account (a mail to deliver) or not (none), so the response time
+tells nobody which addresses exist (OWASP ASVS 2.2.x, no user enumeration). A mail still
+queued when the process is killed is lost, as one refused by a down SMTP server is; both are
+logged.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -35,6 +46,32 @@ class Mailer:
         self.sender = sender
         self.smtp = smtp
         self.outbox = outbox
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._pid = 0
+        self._queued: set[Future[bool]] = set()
+
+    def send_later(self, to: str, subject: str, text: str) -> None:
+        """Queue one message for the delivery thread; returns at once."""
+        with self._lock:
+            if self._executor is None or self._pid != os.getpid():
+                # A thread does not survive fork: each gunicorn worker starts its own.
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idp-mail")
+                self._pid = os.getpid()
+                self._queued = set()
+            future = self._executor.submit(self.send, to, subject, text)
+            self._queued.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[bool]) -> None:
+        with self._lock:
+            self._queued.discard(future)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every queued message was handed over (or failed and was logged)."""
+        with self._lock:
+            queued = set(self._queued)
+        wait(queued, timeout=timeout)
 
     def send(self, to: str, subject: str, text: str) -> bool:
         """Send or file one message; a mail server that is down is logged, never raised."""
@@ -79,8 +116,9 @@ class Mailer:
 
 def send_to_customer(
     mailer: Mailer, customer: Customer, template: str, subject: object, **context: object
-) -> bool:
-    """Render ``mail/<template>.txt`` in the customer's language, whatever the request's."""
+) -> None:
+    """Render ``mail/<template>.txt`` in the customer's language, whatever the request's, and
+    queue it for delivery."""
     with force_locale(customer.locale or "en"):
         body = render_template(f"mail/{template}.txt", customer=customer, **context)
-        return mailer.send(customer.email, str(subject), body)
+        mailer.send_later(customer.email, str(subject), body)

@@ -17,6 +17,7 @@ from idp.services import RequestMeta, email_sign_in
 from idp.services.email_sign_in import EmailSignInSettings
 from idp.views import context
 from tests.factories import make_customer
+from tests.helpers import mail_delivered
 
 EMAIL = "ana@example.com"
 CODE_LINE = re.compile(r"^([0-9]{6})\r?$", re.MULTILINE)
@@ -185,6 +186,7 @@ def test_unknown_email_gets_a_handle_but_no_row_and_no_mail(app, mailbox):
     assert rows(app) == []
     start(app)  # a known address, so the mailbox has been reached when we look
     mailbox.wait_for(EMAIL)
+    mail_delivered(app)
     assert mailbox.to("nobody@example.com") == []
     for code in ("000000", "123456", "999999"):
         assert verify_code(app, handle, code) is None
@@ -202,6 +204,7 @@ def test_disabled_customer_gets_nothing(app, mailbox):
         db.session.commit()
     assert verify_code(app, handle, code) is None
     assert verify_link(app, token) is None
+    mail_delivered(app)
     start(app)
     assert len(mailbox.to(EMAIL)) == 1
 
