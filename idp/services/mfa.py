@@ -27,7 +27,7 @@ from idp.models import (
     TrustedBrowser,
 )
 from idp.models.types import utcnow
-from idp.services import RequestMeta, events
+from idp.services import RequestMeta, events, sessions
 from idp.services.events import EventTag
 from idp.services.mail import Mailer, send_to_customer
 
@@ -98,13 +98,11 @@ def passkeys(customer: Customer) -> list[Passkey]:
 
 
 def remaining_recovery_codes(customer: Customer) -> int:
-    return len(
-        db.session.execute(
-            db.select(RecoveryCode.id).where(
-                RecoveryCode.customer_id == customer.id, RecoveryCode.used_at.is_(None)
-            )
-        ).all()
-    )
+    return db.session.execute(
+        db.select(db.func.count(RecoveryCode.id)).where(
+            RecoveryCode.customer_id == customer.id, RecoveryCode.used_at.is_(None)
+        )
+    ).scalar_one()
 
 
 def has_second_factor(customer: Customer) -> bool:
@@ -232,8 +230,6 @@ def factor_changed(
 def reset(customer: Customer) -> int:
     """Remove every second factor, recovery code, remembered browser and pending emailed code;
     end the sessions. How many factors went."""
-    from idp.services import sessions
-
     removed = 0
     for model in (TotpCredential, Passkey):
         for row in db.session.execute(

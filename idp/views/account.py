@@ -83,11 +83,7 @@ def change_password() -> ResponseReturnValue:
         )
     except Throttled as exc:
         form.form_errors.append(context.too_many_attempts(exc))
-        return (
-            render_template("account/password.html", form=form),
-            429,
-            {"Retry-After": str(exc.retry_after)},
-        )
+        return context.throttled_response(render_template("account/password.html", form=form), exc)
     except AuthenticationFailed:
         context.throttle().hit(
             context.login_limits().per_account, "login-account", customer.email_normalized

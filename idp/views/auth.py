@@ -42,7 +42,7 @@ def _field_errors(form: object, error: ValidationError) -> None:
 
 def _throttled_page(exc: Throttled, template: str, **ctx: object) -> ResponseReturnValue:
     body = render_template(template, throttled=context.too_many_attempts(exc), **ctx)
-    return body, 429, {"Retry-After": str(exc.retry_after)}
+    return context.throttled_response(body, exc)
 
 
 @bp.get("/")

@@ -112,6 +112,11 @@ def retry_minutes(exc: Throttled) -> int:
     return max(1, (exc.retry_after + 59) // 60)
 
 
+def throttled_response(body: str, exc: Throttled) -> tuple[str, int, dict[str, str]]:
+    """A page refused for too many attempts: 429 with the wait in Retry-After (RFC 6585 4)."""
+    return body, 429, {"Retry-After": str(exc.retry_after)}
+
+
 def too_many_attempts(exc: Throttled) -> str:
     return _("Too many attempts. Try again in %(n)d minutes.", n=retry_minutes(exc))
 

@@ -90,7 +90,7 @@ def verify() -> ResponseReturnValue:
             "Too many wrong codes. Try again in %(n)d minutes.", n=context.retry_minutes(exc)
         )
         body = render_template("device/enter.html", form=form, prefilled=False, throttled=message)
-        return body, 429, {"Retry-After": str(exc.retry_after)}
+        return context.throttled_response(body, exc)
     client = clients.get(authorization.client_id) if authorization is not None else None
     browser_session = context.current_session()
     assert browser_session is not None

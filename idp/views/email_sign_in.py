@@ -92,7 +92,7 @@ def _code_page(
 
 
 def _throttled(page: Page, exc: Throttled) -> ResponseReturnValue:
-    return page[0], 429, {"Retry-After": str(exc.retry_after)}
+    return context.throttled_response(page[0], exc)
 
 
 def _expired() -> Page:

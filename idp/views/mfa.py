@@ -20,16 +20,17 @@ bp = Blueprint("mfa", __name__)
 
 
 def _page(template: str, customer: Customer, status: int = 200, **ctx: object) -> tuple[str, int]:
-    waiting = signin.pending()
+    has_totp = mfa.confirmed_totp(customer) is not None
+    has_passkeys = bool(mfa.passkeys(customer))
     return (
         render_template(
             template,
             customer=customer,
-            step_up=waiting is None,
+            step_up=signin.pending() is None,
             next_url=safe_next(request.args.get("next")),
-            has_totp=mfa.confirmed_totp(customer) is not None,
-            has_passkeys=bool(mfa.passkeys(customer)),
-            has_factor=mfa.has_second_factor(customer),
+            has_totp=has_totp,
+            has_passkeys=has_passkeys,
+            has_factor=has_totp or has_passkeys,
             **ctx,
         ),
         status,
@@ -39,10 +40,8 @@ def _page(template: str, customer: Customer, status: int = 200, **ctx: object) -
 def _throttled(
     template: str, customer: Customer, form: object, exc: Throttled
 ) -> ResponseReturnValue:
-    body, status = _page(
-        template, customer, 429, form=form, throttled=context.too_many_attempts(exc)
-    )
-    return body, status, {"Retry-After": str(exc.retry_after)}
+    body, _status = _page(template, customer, form=form, throttled=context.too_many_attempts(exc))
+    return context.throttled_response(body, exc)
 
 
 def _already_strong() -> bool:

@@ -106,8 +106,8 @@ def totp_setup() -> ResponseReturnValue:
             method=mfa.TOTP.method,
         )
     except Throttled as exc:
-        body, status = page(429, throttled=context.too_many_attempts(exc))
-        return body, status, {"Retry-After": str(exc.retry_after)}
+        body, _status = page(429, throttled=context.too_many_attempts(exc))
+        return context.throttled_response(body, exc)
     except AuthenticationFailed:
         form.code.errors = [
             _("That code is not right. Check the time on your phone and try the next one.")

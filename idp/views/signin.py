@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import redirect, session, url_for
+from flask import g, redirect, session, url_for
 from werkzeug.wrappers import Response
 
 from idp.extensions import db
@@ -48,12 +48,20 @@ def first_factor_done(customer: Customer, proof: mfa.Proof, next_url: str | None
             "at": time.time(),
             "next": safe_next(next_url),
         }
+        g.pop("idp_pending", None)
         return redirect(url_for("mfa.verify"))
     return finish(customer, [proof], next_url)
 
 
 def pending() -> tuple[Customer, list[mfa.Proof], str] | None:
-    """The customer half-way through signing in in this browser, their proofs and destination."""
+    """The customer half-way through signing in in this browser, their proofs and destination
+    (read once per request: the verify pages ask several times)."""
+    if "idp_pending" not in g:
+        g.idp_pending = _read_pending()
+    return g.idp_pending  # type: ignore[no-any-return]
+
+
+def _read_pending() -> tuple[Customer, list[mfa.Proof], str] | None:
     stored = session.get(PENDING_KEY)
     if not isinstance(stored, dict) or time.time() - float(stored.get("at", 0)) > PENDING_LIFETIME:
         return None
@@ -142,6 +150,7 @@ def _remember(customer: Customer) -> None:
 
 def clear_flask_session(keep: tuple[str, ...]) -> None:
     """Drop everything (CSRF secret included) but the few keys that must outlive a sign-in."""
+    g.pop("idp_pending", None)
     kept = {key: session[key] for key in keep if key in session}
     session.clear()
     session.update(kept)

@@ -399,6 +399,7 @@ def test_second_step_refuses_another_customers_passkey(app, client):
 
 
 def test_second_step_needs_a_pending_sign_in(app, client):
+    """Without a pending sign-in or a session, the second-step ceremony refuses to start."""
     assert_json_error(post(client, VERIFY_OPTIONS, {}), "login_required")
     assert_json_error(post(client, VERIFY, {"credential": {}}), "login_required")
 
