@@ -14,7 +14,12 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidRequestError,
+    OAuth2Error,
+    UnsupportedResponseTypeError,
+)
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
@@ -26,11 +31,14 @@ from idp import security
 from idp.models import BrowserSession, Client
 from idp.oauth import claims as claims_module
 from idp.oauth import signing
-from idp.services import consent, mfa
+from idp.services import clients, consent, mfa
 
 INTERACTION_KEY = "idp_interaction"
 PROMPTS = {"none", "login", "consent", "select_account"}
 RESPONSE_MODES = {"query", "form_post"}
+RESPONSE_TYPES = {"code"}
+# Parameters that decide where an answer may go; each must come once (RFC 6749 3.1).
+TARGET_PARAMS = ("client_id", "redirect_uri", "response_type")
 # Parameters added by our own pages, never part of the client's request.
 OWN_PARAMS = {"csrf_token", "decision"}
 
@@ -56,6 +64,52 @@ class RegistrationNotSupported(OAuth2Error):
 
 class AccountSelectionRequired(OAuth2Error):
     error = "account_selection_required"
+
+
+class UnsupportedResponseType(UnsupportedResponseTypeError):
+    """Authlib's error, without echoing the rejected value into the description."""
+
+    def __init__(self) -> None:
+        super().__init__("code", description="Only response_type=code is supported.")
+
+    def get_error_description(self) -> str:
+        return str(self.description)
+
+
+def check_target(values: Any) -> None:
+    """Who asks and where the answer may go, decided before anything echoes the request.
+
+    RFC 6749 4.1.2.1: without a known client and a registered redirect URI the error is shown
+    to the customer, never redirected. OIDC Core 3.1.2.1 makes ``redirect_uri`` REQUIRED in
+    OpenID requests; plain OAuth requests keep RFC 6749 3.1.2.3's single-URI default. Authlib
+    writes the raw ``redirect_uri`` and ``response_type`` into its error descriptions and
+    refuses descriptions with quotes or non-ASCII characters (a ValueError, so a 500), so
+    these checks run first and answer with fixed texts.
+    """
+    for name in TARGET_PARAMS:
+        if len(values.getlist(name)) > 1:
+            raise InvalidRequestError(f"Repeated '{name}' parameter.")
+    client = clients.get(values.get("client_id"))
+    if client is None:
+        raise InvalidClientError(description="Unknown or missing 'client_id'.")
+    redirect_uri = values.get("redirect_uri")
+    if redirect_uri:
+        if not client.check_redirect_uri(redirect_uri):
+            raise InvalidRequestError("The 'redirect_uri' is not registered for this client.")
+    elif "openid" in (values.get("scope") or "").split():
+        raise InvalidRequestError("OpenID Connect requests must send 'redirect_uri'.")
+    elif client.get_default_redirect_uri() is None:
+        raise InvalidRequestError("Missing 'redirect_uri'.")
+    response_type = values.get("response_type")
+    if response_type not in RESPONSE_TYPES:
+        error: OAuth2Error = (
+            UnsupportedResponseType()
+            if response_type
+            else InvalidRequestError("Missing 'response_type'.")
+        )
+        error.redirect_uri = redirect_uri or client.get_default_redirect_uri()
+        error.state = values.get("state")
+        raise error
 
 
 @dataclass
@@ -124,6 +178,7 @@ def parse(grant: Any, values: Any) -> AuthRequest:
     try:
         claims_request = claims_module.parse_claims_request(data.get("claims"))
     except claims_module.ClaimsRequestError as exc:
+        # The message names no value from the request (OAuth 2.0 error descriptions are ASCII).
         raise fail(InvalidRequestError(f"Invalid 'claims' parameter: {exc}.")) from None
     hint = None
     if data.get("id_token_hint"):

@@ -67,9 +67,12 @@ def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
             continue
         if not isinstance(member, dict):
             raise ClaimsRequestError(f"claims.{target} must be an object")
-        for name, spec in member.items():
+        for spec in member.values():
             if spec is not None and not isinstance(spec, dict):
-                raise ClaimsRequestError(f"claims.{target}.{name} must be null or an object")
+                # The member name comes from the request: never echoed back.
+                raise ClaimsRequestError(
+                    f"each member of claims.{target} must be null or an object"
+                )
         parsed[target] = member
     return parsed
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import AccessDeniedError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, OAuth2Error
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -20,6 +21,7 @@ from idp.services.events import EventTag
 from idp.views import context
 
 bp = Blueprint("oauth", __name__)
+log = logging.getLogger(__name__)
 
 
 def _response_mode() -> str:
@@ -31,10 +33,16 @@ def _response_mode() -> str:
 @csrf.exempt  # clients may POST authorization requests; our own forms are checked below
 def authorize() -> ResponseReturnValue:
     try:
+        flow.check_target(request.values)
         grant = server().get_consent_grant(end_user=None)
         req = flow.parse(grant, request.values)
     except OAuth2Error as error:
         return responses.authorization_error(error, _response_mode())
+    except ValueError:
+        # Authlib refuses to build an error whose description holds a quote or a non-ASCII
+        # character; check_target keeps request values out of descriptions, this is the net.
+        log.exception("authorization request refused by a ValueError")
+        return responses.authorization_error(InvalidRequestError("Invalid request."))
     browser_session = context.current_session()
 
     decision = request.form.get("decision") if request.method == "POST" else None
