@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from flask import Flask, current_app
+from authlib.oauth2.rfc6749.errors import InvalidClientError
+from flask import Flask, current_app, g
 
 from idp.models import Client
 from idp.oauth import claims, client_auth, device, endpoints, grants, issuance
 from idp.services import clients
 
 EXTENSION = "idp.oauth"
+# The one answer to every failed client authentication, whatever the cause.
+CLIENT_AUTH_FAILED = "Client authentication failed."
+
+log = logging.getLogger(__name__)
 
 
 def _query_client(client_id: str) -> Client | None:
+    """The client, loaded once per request: Authlib asks once per authentication method."""
     if not isinstance(client_id, str) or len(client_id) > 128:
         return None
-    return clients.get(client_id)
+    loaded: dict[str, Client | None] = g.setdefault("idp_clients", {})
+    if client_id not in loaded:
+        loaded[client_id] = clients.get(client_id)
+    return loaded[client_id]
+
+
+class Server(AuthorizationServer):  # type: ignore[misc]
+    """Authlib's server with one answer for every failed client authentication."""
+
+    def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Any:
+        """An unknown ``client_id`` and a wrong credential get the same 401 ``invalid_client``
+        (RFC 6749 5.2), so the token, introspection, revocation and device endpoints do not
+        tell which client ids exist; the real reason goes to the log."""
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            log.info("client authentication failed at %s: %s", endpoint, error.description)
+            raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
 
 
 def init_app(app: Flask) -> None:
-    server = AuthorizationServer()
+    server = Server()
     server.init_app(app, query_client=_query_client, save_token=issuance.save)
     server.scopes_supported = list(claims.SUPPORTED_SCOPES)
     server.register_token_generator("default", issuance.generate)
