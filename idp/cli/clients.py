@@ -1,7 +1,8 @@
 """``idp clients``: register, inspect, change and remove OAuth clients; mint registration tokens.
 
 A client secret is printed once, by ``create`` or ``update --rotate-secret``; nothing else can
-show it, since only its digest is stored.
+show it, since only its digest is stored. ``--grant`` sets the grants a client holds (its type's
+preset when omitted), by short name; the policy is ``idp.services.client_metadata``'s.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from idp.models import Client, ClientType
 from idp.services import clients
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# --grant takes these short names (the device grant's URN is long to type) or the full names.
+GRANT_NAMES = {
+    "authorization_code": clients.AUTHORIZATION_CODE,
+    "refresh_token": clients.REFRESH_TOKEN,
+    "client_credentials": clients.CLIENT_CREDENTIALS,
+    "device_code": clients.DEVICE_CODE,
+}
+GRANT_HELP = f"One of {', '.join(GRANT_NAMES)}; repeat for several."
 
 
 def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
@@ -35,6 +44,8 @@ def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
     described.update(client.client_metadata)
     # A stable shape for scripts, even when the client has no back-channel logout.
     described.setdefault("backchannel_logout_uri", None)
+    described.setdefault("require_pushed_authorization_requests", False)
+    described.setdefault("dpop_bound_access_tokens", False)
     described["created_at"] = client.created_at.isoformat()
     return described
 
@@ -62,6 +73,12 @@ def _load(client_id: str) -> Client:
     return client
 
 
+def _grants(names: tuple[str, ...]) -> list[str] | None:
+    """The grants named on the command line, or None when ``--grant`` was not given; unknown
+    names go through as typed, for the service to refuse under ``grant_types``."""
+    return [GRANT_NAMES.get(name, name) for name in names] if names else None
+
+
 def _json_option(value: str | None, name: str) -> Any:
     if value is None:
         return None
@@ -81,11 +98,16 @@ def clients_group() -> None:
 @click.option(
     "--type", "client_type", required=True, type=click.Choice([t.value for t in ClientType])
 )
+@click.option(
+    "--grant", "grants", multiple=True, metavar="GRANT", help=f"{GRANT_HELP} Default: by type."
+)
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Repeat for several.")
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--backchannel-logout-uri")
 @click.option("--first-party", is_flag=True, help="One of our own apps: no consent screen.")
 @click.option("--require-mfa", is_flag=True, help="Every sign-in for it needs a second factor.")
+@click.option("--require-par", is_flag=True, help="Its requests must be pushed first (RFC 9126).")
+@click.option("--dpop", is_flag=True, help="Its tokens must be DPoP-bound (RFC 9449).")
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS), help="Default: by type.")
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS), default="ES256")
 @click.option("--scope", help="Allowed scopes, space separated.")
@@ -96,11 +118,14 @@ def clients_group() -> None:
 def create_client(
     name: str,
     client_type: str,
+    grants: tuple[str, ...],
     redirect_uris: tuple[str, ...],
     post_logout_redirect_uris: tuple[str, ...],
     backchannel_logout_uri: str | None,
     first_party: bool,
     require_mfa: bool,
+    require_par: bool,
+    dpop: bool,
     auth_method: str | None,
     id_token_alg: str,
     scope: str | None,
@@ -109,10 +134,12 @@ def create_client(
     as_json: bool,
 ) -> None:
     """Register a client and print its id and, once, its secret."""
+    flags = {"require_pushed_authorization_requests": require_par, "dpop_bound_access_tokens": dpop}
     try:
         client, secret = clients.create(
             name=name,
             client_type=client_type,
+            grant_types=_grants(grants),
             redirect_uris=redirect_uris,
             post_logout_redirect_uris=post_logout_redirect_uris,
             backchannel_logout_uri=backchannel_logout_uri,
@@ -123,6 +150,7 @@ def create_client(
             jwks=_json_option(jwks, "--jwks"),
             jwks_uri=jwks_uri,
             scope=scope,
+            extra={name: True for name, on in flags.items() if on},
         )
     except ValidationError as exc:
         fail(exc)
@@ -155,6 +183,9 @@ def show_client(client_id: str, as_json: bool) -> None:
 @clients_group.command("update")
 @click.argument("client_id")
 @click.option("--name")
+@click.option(
+    "--grant", "grants", multiple=True, metavar="GRANT", help=f"{GRANT_HELP} Replaces them all."
+)
 @click.option("--add-redirect-uri", multiple=True)
 @click.option("--remove-redirect-uri", multiple=True)
 @click.option("--add-post-logout-redirect-uri", multiple=True)
@@ -162,6 +193,8 @@ def show_client(client_id: str, as_json: bool) -> None:
 @click.option("--backchannel-logout-uri", help='"" removes it.')
 @click.option("--first-party/--no-first-party", default=None)
 @click.option("--require-mfa/--no-require-mfa", default=None)
+@click.option("--require-par/--no-require-par", default=None, help="Pushed requests only.")
+@click.option("--dpop/--no-dpop", default=None, help="DPoP-bound tokens only.")
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS))
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS))
 @click.option("--scope")
@@ -173,6 +206,7 @@ def show_client(client_id: str, as_json: bool) -> None:
 def update_client(
     client_id: str,
     name: str | None,
+    grants: tuple[str, ...],
     add_redirect_uri: tuple[str, ...],
     remove_redirect_uri: tuple[str, ...],
     add_post_logout_redirect_uri: tuple[str, ...],
@@ -180,6 +214,8 @@ def update_client(
     backchannel_logout_uri: str | None,
     first_party: bool | None,
     require_mfa: bool | None,
+    require_par: bool | None,
+    dpop: bool | None,
     auth_method: str | None,
     id_token_alg: str | None,
     scope: str | None,
@@ -221,6 +257,15 @@ def update_client(
             changes[field] = raw or None
     if jwks is not None:
         changes["jwks"] = _json_option(jwks, "--jwks") if jwks else None
+    if grants:
+        changes["grant_types"] = _grants(grants)
+    flags = {"require_pushed_authorization_requests": require_par, "dpop_bound_access_tokens": dpop}
+    if any(on is not None for on in flags.values()):
+        software = dict(client.software or {})
+        software.update({name: on for name, on in flags.items() if on is not None})
+        changes["software"] = {
+            name: value for name, value in software.items() if value is not False
+        }
     secret = None
     try:
         # Rotate first: moving to a secret method needs a secret to exist.

@@ -22,6 +22,9 @@ _LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|\[::1\])(?::([1-9][0-9]{0,4}))?(?
 
 
 class ClientType(StrEnum):
+    """Whether a client is public, and its preset grants (``client_metadata.DEFAULT_GRANTS``);
+    the grants it holds are its own, in ``Client.grant_types``."""
+
     WEB = "web"  # confidential: a server holds the secret
     NATIVE = "native"  # public: a mobile or desktop app (RFC 8252)
     DEVICE = "device"  # public: a TV or console, device authorization grant (RFC 8628)
@@ -75,8 +78,23 @@ class Client(db.Model, ClientMixin):  # type: ignore[name-defined,misc]
 
     @property
     def is_public(self) -> bool:
-        """RFC 6749 2.1: cannot keep a secret, so never authenticates at the token endpoint."""
-        return self.client_type in PUBLIC_TYPES
+        """RFC 6749 2.1: cannot keep a secret, so never authenticates at the token endpoint.
+
+        Either sign makes a client public (and so bound to PKCE): the registration policy keeps
+        the public types and the ``none`` method together, but a row that broke it stays safe.
+        """
+        method = self.token_endpoint_auth_method
+        return method == "none" or self.client_type in PUBLIC_TYPES
+
+    @property
+    def dpop_bound_access_tokens(self) -> bool:
+        """RFC 9449 5.2: this client's token requests must carry a DPoP proof."""
+        return bool((self.software or {}).get("dpop_bound_access_tokens"))
+
+    @property
+    def require_pushed_authorization_requests(self) -> bool:
+        """RFC 9126 6: this client's authorization requests must come through PAR."""
+        return bool((self.software or {}).get("require_pushed_authorization_requests"))
 
     @property
     def is_confidential(self) -> bool:
@@ -121,24 +139,32 @@ class Client(db.Model, ClientMixin):  # type: ignore[name-defined,misc]
         return uris[0] if len(uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        """The requested scopes this client may have, in request order, each once."""
+        """The requested scopes this client may have, in request order, each once.
+
+        ``offline_access`` asks for a refresh token (OIDC Core 11): a client without the
+        ``refresh_token`` grant cannot get one, so the granted scope must not list it
+        (RFC 6749 3.3 and 5.1: the response's scope says what was granted).
+        """
         if not scope:
             return ""
         allowed = set(self.scope.split())
+        if "refresh_token" not in (self.grant_types or []):
+            allowed.discard("offline_access")
         return " ".join(dict.fromkeys(s for s in scope.split() if s in allowed))
 
     def check_redirect_uri(self, redirect_uri: str | None) -> bool:
         """Exact string match (RFC 6749 3.1.2.3, OAuth 2.0 Security BCP 4.1.3).
 
         RFC 8252 7.3: a native app's loopback IP redirect may come with any port, since the app
-        picks a free one at run time; everything else in the URI must still match exactly.
+        picks a free one at run time; everything else in the URI must still match exactly. The
+        public types (native and device) are the apps on the customer's hardware.
         """
         if not isinstance(redirect_uri, str) or not redirect_uri:
             return False
         registered = self.redirect_uris or []
         if redirect_uri in registered:
             return True
-        if self.client_type != ClientType.NATIVE:
+        if self.client_type not in PUBLIC_TYPES:
             return False
         requested = loopback_without_port(redirect_uri)
         return requested is not None and any(

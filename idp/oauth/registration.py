@@ -1,9 +1,29 @@
 """Dynamic Client Registration (RFC 7591), its management (RFC 7592) and OpenID Connect Dynamic
 Client Registration 1.0: from a JSON metadata document to ``idp.services.clients``, and back.
 
-The redirect URI, key and name policy stays in ``idp.services.clients``, so a client registered
-here obeys the same rules as one an operator creates; this module adds what only the protocol
-knows: the metadata names, their defaults, and which combinations idp can honour.
+The grant, redirect URI, key and name policy stays in ``idp.services.client_metadata``, so a
+client registered here obeys the same rules as one an operator creates; this module adds what
+only the protocol knows: the metadata names, their defaults, and which of idp's client types a
+registration gets. Any combination of the advertised ``grant_types_supported`` within that policy
+is accepted; the rest is ``invalid_client_metadata`` naming the field (RFC 7591 3.2.2).
+
+The type a registered client gets (the preset that says public or confidential):
+
+================  ==============================  =============================================
+application_type  grant_types                     client type
+================  ==============================  =============================================
+web (default)     exactly ``client_credentials``  service (confidential)
+web (default)     anything else                   web (confidential)
+native            with ``authorization_code``     native (public: ``none``, PKCE, no secret)
+native            without it (the device grant)   device (public: ``none``, no secret)
+================  ==============================  =============================================
+
+``token_endpoint_auth_method`` defaults to ``client_secret_basic`` for web applications and to
+``none`` for native ones (RFC 8252 8.4: a native app is a public client, it gets no secret).
+A web application asking for ``none``, or a native one for a secret, is refused. Native and
+device clients read back as ``application_type: native``. An RFC 7592 update keeps the client's
+type and cannot change its ``application_type``.
+
 Functions flush through the service; the caller commits, or rolls back on a protocol error.
 """
 
@@ -21,16 +41,15 @@ from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRed
 
 from idp.errors import ValidationError
 from idp.models import Client, ClientType
-from idp.models.client import DEFAULT_SCOPE
+from idp.models.client import DEFAULT_SCOPE, PUBLIC_TYPES
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.services import clients, mfa
-from idp.services.clients import AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN
+from idp.services.clients import AUTHORIZATION_CODE, CLIENT_CREDENTIALS
 
-GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS)
 RESPONSE_TYPES = ("code",)
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 # OIDC Registration 2: application_type is web unless the client says native.
-APPLICATION_TYPES = {"web": ClientType.WEB, "native": ClientType.NATIVE}
+APPLICATION_TYPES = ("web", "native")
 
 # Metadata asking for what idp does not do (encryption, signed UserInfo, pairwise subjects):
 # ignoring it, as RFC 7591 2 allows for unknown fields, would let the client believe it has it.
@@ -61,6 +80,8 @@ SOFTWARE_FIELDS = (
     "contacts",
     "software_id",
     "software_version",
+    "require_pushed_authorization_requests",  # RFC 9126 6
+    "dpop_bound_access_tokens",  # RFC 9449 5.2
 )
 # OIDC Registration 2.1 / RFC 7591 2.2: ``client_name#fr``; a BCP 47 tag in its usual shape.
 _LOCALIZED_NAME = re.compile(r"^client_name#([A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,4})$")
@@ -69,9 +90,10 @@ MAX_LOCALIZED_NAMES = 20
 
 @dataclass(frozen=True)
 class Metadata:
-    """A registration request made into idp terms: the client type and ``clients.update``
-    keyword arguments, plus the localized names the service does not check."""
+    """A registration request made into idp terms: the application and client types and
+    ``clients.update`` keyword arguments, plus the localized names the service does not check."""
 
+    application_type: str
     client_type: str
     values: dict[str, Any]
     localized: dict[str, str] = field(default_factory=dict)
@@ -92,11 +114,18 @@ def _invalid(message: str, *, redirect: bool = False) -> OAuth2Error:
     return error(description=_description(message))
 
 
-def _from_validation(exc: ValidationError) -> OAuth2Error:
+def _from_validation(exc: ValidationError, values: Mapping[str, Any]) -> OAuth2Error:
+    """The service's first refusal, named by its RFC 7591 field. invalid_redirect_uri is for a
+    URI the client uses that is wrong; missing or unneeded URIs are inconsistent metadata."""
     field_name, message = next(iter(exc.errors.items()))
     if field_name == "name":
         field_name = "client_name"
-    return _invalid(f"{field_name}: {message}", redirect=field_name == "redirect_uris")
+    bad_uri = (
+        field_name == "redirect_uris"
+        and bool(values["redirect_uris"])
+        and AUTHORIZATION_CODE in values["grant_types"]
+    )
+    return _invalid(f"{field_name}: {message}", redirect=bad_uri)
 
 
 # Reading the document --------------------------------------------------------------------------
@@ -119,22 +148,17 @@ def _strings(document: Mapping[str, Any], name: str, default: list[str]) -> list
 
 
 def _grant_types(document: Mapping[str, Any]) -> list[str]:
-    """RFC 7591 2: authorization_code when omitted. The implicit grant and hybrid flows are
-    refused (OAuth 2.0 Security BCP, RFC 9700 2.1.2), as is any grant idp does not run."""
+    """RFC 7591 2: authorization_code when omitted. The implicit grant is named when refused
+    (OAuth 2.0 Security BCP, RFC 9700 2.1.2); which grants go together is the service's."""
     grants = _strings(document, "grant_types", [AUTHORIZATION_CODE])
     if "implicit" in grants:
         raise _invalid("grant_types: the implicit grant is not supported; use authorization_code")
-    unsupported = [g for g in grants if g not in GRANT_TYPES]
-    if unsupported:
-        raise _invalid(f"grant_types: not supported: {', '.join(unsupported)}")
-    if not grants:
-        raise _invalid("grant_types: at least one grant type is required")
     return list(dict.fromkeys(grants))
 
 
 def _response_types(document: Mapping[str, Any], grants: list[str]) -> list[str]:
-    """RFC 7591 2.1: ``code`` goes with authorization_code and nothing else; ``token`` and
-    the hybrid ``code id_token`` kinds belong to flows idp refuses."""
+    """RFC 7591 2.1: those of the grants when omitted; ``token`` and the hybrid
+    ``code id_token`` kinds belong to flows idp refuses. The service checks the rest."""
     default = ["code"] if AUTHORIZATION_CODE in grants else []
     response_types = list(dict.fromkeys(_strings(document, "response_types", default)))
     refused = [r for r in response_types if r not in RESPONSE_TYPES]
@@ -143,22 +167,27 @@ def _response_types(document: Mapping[str, Any], grants: list[str]) -> list[str]
             f"response_types: not supported: {', '.join(refused)}; implicit and hybrid flows "
             "are refused, use code"
         )
-    if ("code" in response_types) != (AUTHORIZATION_CODE in grants):
-        raise _invalid("response_types: code goes with the authorization_code grant (RFC 7591 2.1)")
     return response_types
 
 
-def _client_type(document: Mapping[str, Any], grants: list[str]) -> str:
+def _application_type(document: Mapping[str, Any]) -> str:
     application_type = _string(document, "application_type") or "web"
     if application_type not in APPLICATION_TYPES:
         raise _invalid("application_type: use web or native")
-    if AUTHORIZATION_CODE in grants:
-        return APPLICATION_TYPES[application_type]
-    if CLIENT_CREDENTIALS in grants:
-        if application_type == "native":
-            raise _invalid("grant_types: a native application cannot keep a client secret")
-        return ClientType.SERVICE
-    raise _invalid("grant_types: refresh_token needs authorization_code")
+    return application_type
+
+
+def _client_type(application_type: str, grants: list[str]) -> str:
+    """The mapping in this module's docstring."""
+    if application_type == "native":
+        # RFC 8252 8.4: public. A native app without the code grant runs the device grant.
+        return ClientType.NATIVE if AUTHORIZATION_CODE in grants else ClientType.DEVICE
+    return ClientType.SERVICE if grants == [CLIENT_CREDENTIALS] else ClientType.WEB
+
+
+def application_type_of(client: Client) -> str:
+    """OIDC Registration 2: the public types are the native applications."""
+    return "native" if client.client_type in PUBLIC_TYPES else "web"
 
 
 def _scope(document: Mapping[str, Any]) -> str:
@@ -207,18 +236,17 @@ def parse(document: Any) -> Metadata:
     if document.get("subject_type") not in (None, "public"):
         raise _invalid("subject_type: only public is supported")
 
+    application_type = _application_type(document)
     grants = _grant_types(document)
     response_types = _response_types(document, grants)
-    client_type = _client_type(document, grants)
+    client_type = _client_type(application_type, grants)
     redirect_uris = _strings(document, "redirect_uris", [])
-    if AUTHORIZATION_CODE in grants and not redirect_uris:
-        raise _invalid("redirect_uris: required for the authorization_code grant")
 
     method = _string(document, "token_endpoint_auth_method")
     if method is None:
         # RFC 7591 2 defaults to client_secret_basic; a native app cannot keep a secret (RFC 8252
-        # 8.5), so it is registered as the public client it is.
-        method = "none" if client_type == ClientType.NATIVE else "client_secret_basic"
+        # 8.4), so it is registered as the public client it is.
+        method = "none" if application_type == "native" else "client_secret_basic"
     if method not in AUTH_METHODS:
         raise _invalid(f"token_endpoint_auth_method: use one of {', '.join(AUTH_METHODS)}")
 
@@ -241,7 +269,7 @@ def parse(document: Any) -> Metadata:
         "software": software,
         "require_mfa": _requires_mfa(document),
     }
-    return Metadata(client_type, values, _localized_names(document))
+    return Metadata(application_type, client_type, values, _localized_names(document))
 
 
 def _requires_mfa(document: Mapping[str, Any]) -> bool:
@@ -268,6 +296,8 @@ def register(document: Any) -> tuple[Client, str | None, str]:
             name=values["name"],
             client_type=metadata.client_type,
             redirect_uris=values["redirect_uris"],
+            grant_types=values["grant_types"],
+            response_types=values["response_types"],
             post_logout_redirect_uris=values["post_logout_redirect_uris"],
             backchannel_logout_uri=values["backchannel_logout_uri"],
             first_party=False,
@@ -279,19 +309,16 @@ def register(document: Any) -> tuple[Client, str | None, str]:
             scope=values["scope"],
             extra=values["software"],
         )
-        # create() gives the type's default grants; the client gets the ones it asked for.
-        clients.update(
-            client, grant_types=values["grant_types"], response_types=values["response_types"]
-        )
     except ValidationError as exc:
-        raise _from_validation(exc) from exc
+        raise _from_validation(exc, values) from exc
     _set_localized(client, metadata.localized)
     return client, secret, clients.issue_registration_access_token(client)
 
 
 def replace(client: Client, document: Any) -> Client:
     """RFC 7592 2.2: the request's metadata replaces the old, omitted fields taking their
-    defaults; the client cannot choose its client_id or client_secret."""
+    defaults; the client cannot choose its client_id or client_secret. It keeps its type, so
+    its grants may change within the policy, but its application_type may not."""
     if not isinstance(document, Mapping):
         raise _invalid("the body must be a JSON object of client metadata")
     for name in SERVER_FIELDS:
@@ -306,14 +333,15 @@ def replace(client: Client, document: Any) -> Client:
             description="client_secret must be the current secret; it cannot be chosen"
         )
     metadata = parse(document)
-    if metadata.client_type != client.client_type:
+    if metadata.application_type != application_type_of(client):
         raise _invalid(
-            "application_type and grant_types cannot change the kind of client; register a new one"
+            f"application_type: this client is a {application_type_of(client)} application; "
+            "register a new client"
         )
     try:
         clients.update(client, **metadata.values)
     except ValidationError as exc:
-        raise _from_validation(exc) from exc
+        raise _from_validation(exc, metadata.values) from exc
     _set_localized(client, metadata.localized)
     return client
 
@@ -329,7 +357,7 @@ def client_information(client: Client, secret: str | None = None) -> dict[str, A
     registered metadata field. The registration access token and URI are the caller's to add."""
     information: dict[str, Any] = {
         **client.client_metadata,
-        "application_type": "native" if client.client_type == ClientType.NATIVE else "web",
+        "application_type": application_type_of(client),
         **client.client_info,
     }
     if secret is not None:

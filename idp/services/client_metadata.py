@@ -1,15 +1,27 @@
 """Which client metadata idp accepts: one rule per field, shared by the CLI and RFC 7591.
 
+Grant policy (RFC 6749 1.3 and 2.1, RFC 7591 2.1, RFC 8252 8.4). A client holds a set of grants;
+its type is only the preset used when none is given (``DEFAULT_GRANTS``) and says whether it is
+confidential (web, service: it authenticates) or public (native, device: ``none``):
+
+- at least one grant, each one idp runs (``GRANT_TYPES``, as discovery publishes them);
+- ``refresh_token`` only with a grant that signs a customer in: ``authorization_code`` or the
+  device grant (a refresh token stands for a customer's grant, RFC 6749 1.5);
+- ``client_credentials`` only for confidential clients (RFC 6749 4.4): never a public one;
+- ``response_types`` is ``["code"]`` with ``authorization_code`` and ``[]`` without it;
+- ``redirect_uris`` are required with ``authorization_code`` and refused without it, as are
+  ``post_logout_redirect_uris``; ``backchannel_logout_uri`` needs a grant that signs customers in;
+- public clients using ``authorization_code`` always send PKCE (``idp.oauth.grants.PKCE``).
+
 Redirect URI policy (RFC 6749 3.1.2, RFC 8252 7-8, OAuth 2.0 Security BCP 4.1):
 
 - absolute, printable ASCII, no fragment, no ``*`` wildcard, no user:password@ part;
-- ``https`` for web and native clients;
-- ``http`` only on a loopback IP literal, ``127.0.0.1`` or ``[::1]``, for web and native clients
-  (local development, RFC 8252 7.3 apps); a native client may then use any port at request time.
+- ``https``, or ``http`` only on a loopback IP literal, ``127.0.0.1`` or ``[::1]`` (local
+  development, RFC 8252 7.3 apps); a public client may then use any port at request time.
   ``localhost`` is refused for everyone: RFC 8252 8.3 warns it may resolve elsewhere;
-- private-use schemes in reverse-DNS form (``com.example.app:/callback``) only for native clients;
-- ``javascript:``, ``data:`` and other single-word schemes are refused;
-- device and service clients never redirect, so they register none.
+- private-use schemes in reverse-DNS form (``com.example.app:/callback``) only for public clients,
+  the apps on the customer's own hardware (native and device, RFC 8252 7.1);
+- ``javascript:``, ``data:`` and other single-word schemes are refused.
 
 Services flush; the caller commits.
 """
@@ -37,24 +49,29 @@ SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 CONFIDENTIAL_AUTH_METHODS = (*SECRET_AUTH_METHODS, "private_key_jwt")
 ID_TOKEN_ALGS = ("ES256", "RS256")
 
-# The grants and response types each kind of client may hold; the first grants are the default.
-GRANTS: dict[str, tuple[str, ...]] = {
+# Every grant idp runs, in the order discovery publishes them (``grant_types_supported``).
+GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS, DEVICE_CODE)
+# The grants that sign a customer in, and so may come with a refresh token.
+USER_GRANTS = frozenset({AUTHORIZATION_CODE, DEVICE_CODE})
+# Each type's preset: the grants a client gets when none is given.
+DEFAULT_GRANTS: dict[str, tuple[str, ...]] = {
     ClientType.WEB: (AUTHORIZATION_CODE, REFRESH_TOKEN),
     ClientType.NATIVE: (AUTHORIZATION_CODE, REFRESH_TOKEN),
     ClientType.DEVICE: (DEVICE_CODE, REFRESH_TOKEN),
     ClientType.SERVICE: (CLIENT_CREDENTIALS,),
 }
-RESPONSE_TYPES: dict[str, tuple[str, ...]] = {
-    ClientType.WEB: ("code",),
-    ClientType.NATIVE: ("code",),
-    ClientType.DEVICE: (),
-    ClientType.SERVICE: (),
-}
-REDIRECTING_TYPES = frozenset({ClientType.WEB, ClientType.NATIVE})
 
 # RFC 7591 2 metadata kept in ``Client.software``; anything else is refused, not silently kept.
 SOFTWARE_URI_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
-SOFTWARE_FIELDS = (*SOFTWARE_URI_FIELDS, "contacts", "software_id", "software_version")
+# RFC 9126 6 and RFC 9449 5.2: yes-or-no settings a client registers for itself.
+SOFTWARE_FLAGS = ("require_pushed_authorization_requests", "dpop_bound_access_tokens")
+SOFTWARE_FIELDS = (
+    *SOFTWARE_URI_FIELDS,
+    *SOFTWARE_FLAGS,
+    "contacts",
+    "software_id",
+    "software_version",
+)
 # RFC 7591 2.2: human-readable fields may also come per language, as ``client_name#fr``.
 _LOCALIZED_FIELD = re.compile(
     r"^(client_name|client_uri|logo_uri|policy_uri|tos_uri)#[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,4}$"
@@ -138,15 +155,16 @@ def _check_web_uri(uri: str, scheme: str, field: str) -> None:
 def validate_redirect_uri(uri: str, client_type: str, *, field: str = "redirect_uris") -> str:
     """Check one redirect (or post-logout redirect) URI against the policy in this module's
     docstring for ``client_type``; return it unchanged, since matching is by exact string."""
-    if client_type not in REDIRECTING_TYPES:
-        raise ValidationError({field: f"{client_type} clients do not use redirect URIs"})
     scheme = _check_uri_text(uri, field)
     if scheme in ("http", "https"):
         _check_web_uri(uri, scheme, field)
         return uri
-    if client_type != ClientType.NATIVE:
+    if client_type not in PUBLIC_TYPES:
         raise ValidationError(
-            {field: f"{uri}: private-use URI schemes are only for native clients (RFC 8252 7.1)"}
+            {
+                field: f"{uri}: private-use URI schemes are only for native apps, public clients "
+                "(RFC 8252 7.1)"
+            }
         )
     if not _PRIVATE_SCHEME.match(scheme):
         raise ValidationError(
@@ -241,6 +259,9 @@ def _validate_software(extra: Any) -> dict[str, Any]:
             if _check_uri_text(value, field) != "https":
                 raise ValidationError({field: f"{value} must use https"})
             _check_web_uri(value, "https", field)
+        elif field in SOFTWARE_FLAGS:
+            if not isinstance(value, bool):
+                raise ValidationError({field: "must be true or false"})
         elif field == "contacts":
             if isinstance(value, str) or not isinstance(value, Iterable):
                 raise ValidationError({field: "must be a list of email addresses"})
@@ -256,26 +277,8 @@ def _validate_software(extra: Any) -> dict[str, Any]:
     return software
 
 
-def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Check a client's full set of settings together; return them cleaned."""
-    redirecting = client_type in REDIRECTING_TYPES
-    cleaned: dict[str, Any] = {"name": _validate_name(values["name"])}
-    for field in ("redirect_uris", "post_logout_redirect_uris"):
-        uris = values[field] or []
-        if uris and not redirecting:
-            raise ValidationError({field: f"{client_type} clients do not use redirect URIs"})
-        cleaned[field] = _validate_uri_list(uris, client_type, field) if uris else []
-    if redirecting and not cleaned["redirect_uris"]:
-        raise ValidationError({"redirect_uris": "at least one redirect URI is required"})
-
-    backchannel = values["backchannel_logout_uri"]
-    if backchannel and client_type == ClientType.SERVICE:
-        raise ValidationError({"backchannel_logout_uri": "service clients have no sessions"})
-    cleaned["backchannel_logout_uri"] = (
-        validate_backchannel_logout_uri(backchannel) if backchannel else None
-    )
-
-    method = values["token_endpoint_auth_method"]
+def _validate_auth_method(client_type: str, method: Any) -> str:
+    """RFC 6749 2.1: public clients cannot keep a secret, so they authenticate with none."""
     if client_type in PUBLIC_TYPES:
         if method != "none":
             raise ValidationError(
@@ -283,9 +286,108 @@ def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
             )
     elif method not in CONFIDENTIAL_AUTH_METHODS:
         raise ValidationError(
-            {"token_endpoint_auth_method": f"use one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}"}
+            {
+                "token_endpoint_auth_method": f"{client_type} clients are confidential: use one "
+                f"of {', '.join(CONFIDENTIAL_AUTH_METHODS)} (public apps are native or device "
+                "clients)"
+            }
         )
+    return str(method)
+
+
+def _names(value: Any, field: str) -> list[str]:
+    """A list of names, each once, in the order given."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValidationError({field: "must be a list"})
+    names = list(value)
+    if not all(isinstance(name, str) for name in names):
+        raise ValidationError({field: "must be a list of names"})
+    return list(dict.fromkeys(names))
+
+
+def validate_grant_types(grant_types: Any, client_type: str, method: str) -> list[str]:
+    """The grant policy of this module's docstring, for a client of ``client_type``
+    authenticating with ``method``; return the grants, each once."""
+    grants = _names(grant_types, "grant_types")
+    unknown = [g for g in grants if g not in GRANT_TYPES]
+    if unknown:
+        raise ValidationError(
+            {"grant_types": f"not supported: {', '.join(unknown)}; use {', '.join(GRANT_TYPES)}"}
+        )
+    if not grants:
+        raise ValidationError({"grant_types": "at least one grant type is required"})
+    if REFRESH_TOKEN in grants and USER_GRANTS.isdisjoint(grants):
+        raise ValidationError(
+            {
+                "grant_types": "refresh_token needs a grant that signs a customer in: "
+                f"{AUTHORIZATION_CODE} or {DEVICE_CODE}"
+            }
+        )
+    if CLIENT_CREDENTIALS in grants and method not in CONFIDENTIAL_AUTH_METHODS:
+        raise ValidationError(
+            {
+                "grant_types": f"client_credentials is only for confidential clients (RFC 6749 "
+                f"4.4); {client_type} clients are public"
+            }
+        )
+    return grants
+
+
+def response_types_for(grant_types: Iterable[str]) -> list[str]:
+    """RFC 7591 2.1: ``code`` goes with the authorization_code grant, and nothing else does
+    (the implicit and hybrid flows are refused, RFC 9700 2.1.2)."""
+    return ["code"] if AUTHORIZATION_CODE in grant_types else []
+
+
+def _validate_response_types(response_types: Any, grants: list[str]) -> list[str]:
+    """None takes the grants' response types; anything given must be exactly those."""
+    expected = response_types_for(grants)
+    if response_types is None:
+        return expected
+    if _names(response_types, "response_types") != expected:
+        if expected:
+            message = "must be [code] with the authorization_code grant"
+        else:
+            message = "must be empty without the authorization_code grant"
+        raise ValidationError({"response_types": message})
+    return expected
+
+
+def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Check a client's full set of settings together; return them cleaned.
+
+    ``values["response_types"]`` may be None: the grants' own are taken."""
+    cleaned: dict[str, Any] = {"name": _validate_name(values["name"])}
+    method = _validate_auth_method(client_type, values["token_endpoint_auth_method"])
     cleaned["token_endpoint_auth_method"] = method
+    grants = validate_grant_types(values["grant_types"], client_type, method)
+    cleaned["grant_types"] = grants
+    cleaned["response_types"] = _validate_response_types(values.get("response_types"), grants)
+
+    uses_code = AUTHORIZATION_CODE in grants
+    for field in ("redirect_uris", "post_logout_redirect_uris"):
+        uris = values[field] or []
+        if uris and not uses_code:
+            raise ValidationError(
+                {field: "only for clients with the authorization_code grant; remove them"}
+            )
+        cleaned[field] = _validate_uri_list(uris, client_type, field) if uris else []
+    if uses_code and not cleaned["redirect_uris"]:
+        raise ValidationError(
+            {"redirect_uris": "at least one redirect URI is required for authorization_code"}
+        )
+
+    backchannel = values["backchannel_logout_uri"]
+    if backchannel and USER_GRANTS.isdisjoint(grants):
+        raise ValidationError(
+            {
+                "backchannel_logout_uri": "only for clients that sign customers in "
+                "(authorization_code or the device grant): others have no sessions"
+            }
+        )
+    cleaned["backchannel_logout_uri"] = (
+        validate_backchannel_logout_uri(backchannel) if backchannel else None
+    )
 
     jwks, jwks_uri = values["jwks"], values["jwks_uri"]
     if jwks and jwks_uri:
@@ -298,22 +400,6 @@ def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
     if values["id_token_signed_response_alg"] not in ID_TOKEN_ALGS:
         raise ValidationError({"id_token_signed_response_alg": "use ES256 or RS256"})
     cleaned["id_token_signed_response_alg"] = values["id_token_signed_response_alg"]
-
-    for field, allowed in (("grant_types", GRANTS), ("response_types", RESPONSE_TYPES)):
-        chosen = values[field]
-        if isinstance(chosen, str) or not isinstance(chosen, Iterable):
-            raise ValidationError({field: "must be a list"})
-        chosen = list(dict.fromkeys(chosen))
-        refused = [g for g in chosen if g not in allowed[client_type]]
-        if refused:
-            raise ValidationError({field: f"not for {client_type} clients: {', '.join(refused)}"})
-        cleaned[field] = chosen
-    if redirecting and AUTHORIZATION_CODE not in cleaned["grant_types"]:
-        raise ValidationError({"grant_types": "authorization_code is required"})
-    if not cleaned["grant_types"]:
-        raise ValidationError({"grant_types": "at least one grant type is required"})
-    if bool(cleaned["response_types"]) != (AUTHORIZATION_CODE in cleaned["grant_types"]):
-        raise ValidationError({"response_types": "code goes with authorization_code, only"})
 
     cleaned["scope"] = _validate_scope(values["scope"])
     cleaned["software"] = _validate_software(values["software"])

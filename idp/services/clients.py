@@ -21,14 +21,15 @@ from idp.services.client_metadata import (  # noqa: F401 - re-exported for calle
     AUTHORIZATION_CODE,
     CLIENT_CREDENTIALS,
     CONFIDENTIAL_AUTH_METHODS,
+    DEFAULT_GRANTS,
     DEVICE_CODE,
-    GRANTS,
+    GRANT_TYPES,
     ID_TOKEN_ALGS,
     REFRESH_TOKEN,
-    RESPONSE_TYPES,
     SECRET_AUTH_METHODS,
     SOFTWARE_FIELDS,
     _validate,
+    response_types_for,
     validate_backchannel_logout_uri,
     validate_redirect_uri,
 )
@@ -48,6 +49,8 @@ def create(
     name: str,
     client_type: str,
     redirect_uris: Iterable[str],
+    grant_types: Iterable[str] | None = None,
+    response_types: Iterable[str] | None = None,
     post_logout_redirect_uris: Iterable[str] = (),
     backchannel_logout_uri: str | None = None,
     first_party: bool = False,
@@ -61,10 +64,11 @@ def create(
 ) -> tuple[Client, str | None]:
     """Register a client; return it with its raw secret, which is never stored nor shown again.
 
-    The secret is None for public clients and for ``private_key_jwt`` ones.
+    ``grant_types`` defaults to the type's preset (``DEFAULT_GRANTS``) and ``response_types`` to
+    those of the grants. The secret is None for public clients and for ``private_key_jwt`` ones.
     """
-    if client_type not in GRANTS:
-        raise ValidationError({"client_type": f"use one of {', '.join(GRANTS)}"})
+    if client_type not in DEFAULT_GRANTS:
+        raise ValidationError({"client_type": f"use one of {', '.join(DEFAULT_GRANTS)}"})
     default_method = "none" if client_type in PUBLIC_TYPES else "client_secret_basic"
     cleaned = _validate(
         client_type,
@@ -77,8 +81,10 @@ def create(
             "jwks": jwks,
             "jwks_uri": jwks_uri,
             "id_token_signed_response_alg": id_token_signed_response_alg,
-            "grant_types": list(GRANTS[client_type]),
-            "response_types": list(RESPONSE_TYPES[client_type]),
+            "grant_types": (
+                list(DEFAULT_GRANTS[client_type]) if grant_types is None else grant_types
+            ),
+            "response_types": response_types,
             "scope": DEFAULT_SCOPE if scope is None else scope,
             "software": extra,
             "first_party": first_party,
@@ -127,6 +133,7 @@ UPDATABLE = (
 def update(client: Client, **changes: Any) -> Client:
     """Change any of ``UPDATABLE`` (``extra`` is accepted for ``software``); the result is
     validated as a whole, as at creation. The type is fixed: register a new client instead.
+    ``response_types`` follow the grants unless given.
 
     Moving to ``private_key_jwt`` drops the secret; moving to a secret method needs one first
     (``rotate_secret``).
@@ -140,6 +147,7 @@ def update(client: Client, **changes: Any) -> Client:
     if unknown:
         raise ValidationError({"client": f"cannot change {', '.join(sorted(unknown))}"})
     values = {field: getattr(client, field) for field in UPDATABLE}
+    values["response_types"] = None
     values.update(changes)
     cleaned = _validate(client.client_type, values)
     method = cleaned["token_endpoint_auth_method"]

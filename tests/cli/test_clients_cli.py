@@ -188,3 +188,79 @@ def test_registration_token(idp, app):
         assert not clients.consume_registration_token(out["initial_access_token"])
     refused = idp("clients", "registration-token", "--expires-in", "0")
     assert refused.returncode != 0
+
+
+def test_create_and_update_set_grants(idp):
+    """--grant (repeatable, short names) sets the grants at creation and replaces them on
+    update; show --json and list --json print them, and the response types follow."""
+    out = created(
+        idp,
+        "--name",
+        "Shop",
+        "--type",
+        "web",
+        "--redirect-uri",
+        "https://s.example/cb",
+        "--grant",
+        "authorization_code",
+        "--grant",
+        "refresh_token",
+        "--grant",
+        "client_credentials",
+        "--grant",
+        "device_code",
+    )
+    grants = [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    assert out["grant_types"] == grants and out["response_types"] == ["code"]
+    result = idp(
+        "clients",
+        "update",
+        out["client_id"],
+        "--grant",
+        "client_credentials",
+        "--remove-redirect-uri",
+        "https://s.example/cb",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    updated = json.loads(result.stdout)
+    assert updated["grant_types"] == ["client_credentials"] and updated["response_types"] == []
+    shown = json.loads(idp("clients", "show", out["client_id"], "--json").stdout)
+    assert shown["grant_types"] == ["client_credentials"] and shown["client_type"] == "web"
+    listed = json.loads(idp("clients", "list", "--json").stdout)
+    assert listed["grant_types"] == ["client_credentials"]
+
+
+def test_grants_outside_policy_are_refused(idp):
+    """Unknown grants, client_credentials for a public client or refresh_token alone print
+    error: grant_types: ... and exit 1, storing nothing and changing nothing."""
+    cases = [
+        (["--type", "web", "--redirect-uri", "https://s.example/cb", "--grant", "password"]),
+        (
+            [
+                "--type",
+                "native",
+                "--redirect-uri",
+                "com.example.app:/cb",
+                "--grant",
+                "client_credentials",
+            ]
+        ),
+        (["--type", "device", "--grant", "refresh_token"]),
+    ]
+    for args in cases:
+        result = idp("clients", "create", "--name", "X", *args)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith("error: grant_types: "), result.stderr
+        assert result.stdout == ""
+    assert idp("clients", "list").stdout == ""
+    app = created(idp, "--name", "App", "--type", "native", "--redirect-uri", "com.example.app:/cb")
+    refused = idp("clients", "update", app["client_id"], "--grant", "client_credentials")
+    assert refused.returncode == 1 and refused.stderr.startswith("error: grant_types: ")
+    shown = json.loads(idp("clients", "show", app["client_id"], "--json").stdout)
+    assert shown["grant_types"] == ["authorization_code", "refresh_token"]

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from idp.extensions import db
+from idp.models import Client
 from idp.services import clients
 
 REDIRECT = "https://shop.example.com/callback?tenant=eu"
@@ -159,7 +160,7 @@ def test_endpoint_auth_method_is_the_registered_one(ctx):
 
 
 def test_grant_and_response_types(ctx):
-    """Grant and response types are those of the client's kind, nothing more."""
+    """Each type's preset grants and response types are checked, nothing more."""
     shop, _ = web()
     tv, _ = clients.create(name="TV", client_type="device", redirect_uris=[])
     batch, _ = clients.create(name="Batch", client_type="service", redirect_uris=[])
@@ -188,6 +189,38 @@ def test_public_and_confidential(ctx, client_type, public):
     assert client.is_public is public
     assert client.is_confidential is not public
     assert (secret is None) is public
+
+
+def test_grants_are_the_clients_own_not_its_types(ctx):
+    """check_grant_type and check_response_type read the stored grants, whatever the type."""
+    shop, _ = web(grant_types=["authorization_code", "client_credentials"])
+    batch, _ = clients.create(
+        name="Batch",
+        client_type="service",
+        redirect_uris=[REDIRECT],
+        grant_types=["client_credentials", "authorization_code"],
+    )
+    for client in (shop, batch):
+        assert client.check_grant_type("client_credentials")
+        assert client.check_grant_type("authorization_code") and client.check_response_type("code")
+        assert not client.check_grant_type("refresh_token")
+
+
+@pytest.mark.parametrize(
+    ("client_type", "method", "public"),
+    [
+        ("web", "client_secret_basic", False),
+        ("web", "none", True),
+        ("service", "none", True),
+        ("native", "none", True),
+        ("device", "client_secret_basic", True),
+    ],
+)
+def test_public_follows_the_auth_method_and_the_type(client_type, method, public):
+    """A client is public, so bound to PKCE, if it authenticates with none or has a public
+    type, even in a row that breaks the registration policy."""
+    client = Client(client_type=client_type, token_endpoint_auth_method=method)
+    assert client.is_public is public and client.is_confidential is not public
 
 
 def test_metadata_uses_rfc7591_names(ctx):

@@ -1,4 +1,5 @@
-"""Client registration: defaults by type, the redirect URI policy, secrets, registration tokens."""
+"""Client registration: presets by type, the grant and redirect URI policy, secrets and
+registration tokens."""
 
 from __future__ import annotations
 
@@ -349,13 +350,15 @@ def test_update_validates_whole_client(ctx):
         {"redirect_uris": []},
         {"client_type": "native"},
         {"client_secret_digest": "x"},
-        {"grant_types": ["authorization_code", "client_credentials"]},
+        {"grant_types": ["refresh_token"]},
+        {"grant_types": ["client_credentials"]},
     ):
         with pytest.raises(ValidationError):
             clients.update(client, **bad)
     db.session.expire_all()
     assert client.redirect_uris == ["https://shop.example.com/cb", "https://shop.example.com/b"]
     assert client.client_type == "web" and client.client_secret_digest
+    assert client.grant_types == ["authorization_code", "refresh_token"]
 
 
 def test_update_to_private_key_jwt_drops_secret(ctx):
