@@ -64,6 +64,8 @@ def test_create_json_shape(idp, app):
         "token_endpoint_auth_method": "client_secret_basic",
         "id_token_signed_response_alg": "RS256",
         "scope": "openid profile email phone address offline_access",
+        "require_pushed_authorization_requests": False,
+        "dpop_bound_access_tokens": False,
         "created_at": out["created_at"],
     }
     with app.app_context():
