@@ -349,6 +349,29 @@ SETTINGS: tuple[Setting, ...] = (
         example="600",
     ),
     Setting(
+        "PAR_LIFETIME",
+        300,
+        "Seconds a pushed authorization request (RFC 9126) can be used: long enough to sign "
+        "in with a second factor, under the 600 s FAPI 2.0 allows.",
+        int,
+        check=lambda v: None if 0 < v <= 600 else "must be between 1 and 600 seconds",
+        example="300",
+    ),
+    Setting(
+        "REQUIRE_PAR",
+        False,
+        "Refuse authorization requests that were not pushed first (RFC 9126 5), for every "
+        "client; a client can also require it alone (require_pushed_authorization_requests).",
+        bool,
+    ),
+    Setting(
+        "DPOP_NONCE",
+        False,
+        "Require DPoP proofs to carry a server nonce (RFC 9449 8), which limits how long a "
+        "stolen proof is worth anything; clients learn it from the DPoP-Nonce header.",
+        bool,
+    ),
+    Setting(
         "WEBAUTHN_RP_ID",
         None,
         "WebAuthn relying party id; default: the issuer's host name. Passkeys are bound to it.",

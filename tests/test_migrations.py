@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
 from idp.extensions import db
-from idp.services import customers
+from idp.services import clients, customers, pushed_requests
 from tests.conftest_support import make_app
 
 
@@ -105,5 +106,89 @@ def test_factors_revision_upgrades_existing_clients_in_place(
         assert {"totp_credential", "passkey", "recovery_code", "trusted_browser"}.isdisjoint(tables)
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM client")).scalar_one() == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_existing_clients_keep_their_grants(database_url: str, tmp_path: Path) -> None:
+    """Clients registered before grants could be chosen keep exactly their stored grants up to
+    head: no revision rewrites them, Authlib's checks read them, and an update keeps them."""
+    app = make_app(database_url, tmp_path / "instance", None)
+    stored = {
+        "old-shop": ("web", ["authorization_code"], ["code"], "client_secret_basic"),
+        "old-batch": ("service", ["client_credentials"], [], "client_secret_basic"),
+        "old-tv": ("device", ["urn:ietf:params:oauth:grant-type:device_code"], [], "none"),
+    }
+    with app.app_context():
+        upgrade(revision="0003_devices")
+        with db.engine.begin() as conn:
+            for client_id, (kind, grants, responses, method) in stored.items():
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO client (client_id, client_secret_digest, name,"
+                        " client_type, redirect_uris, post_logout_redirect_uris, grant_types,"
+                        " response_types, scope, token_endpoint_auth_method,"
+                        " id_token_signed_response_alg, first_party, software, created_at,"
+                        " updated_at) VALUES (:id, :digest, 'Old', :kind, :uris, '[]', :grants,"
+                        " :responses, 'openid', :method, 'ES256', false, '{}',"
+                        " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                    ),
+                    {
+                        "id": client_id,
+                        "kind": kind,
+                        "uris": json.dumps(["https://old.example/cb"] if responses else []),
+                        "grants": json.dumps(grants),
+                        "responses": json.dumps(responses),
+                        "method": method,
+                        "digest": None if method == "none" else "0" * 64,
+                    },
+                )
+        upgrade()
+        for client_id, (kind, grants, responses, _) in stored.items():
+            client = clients.get(client_id)
+            assert client is not None and client.client_type == kind
+            assert (client.grant_types, client.response_types) == (grants, responses)
+            for grant in clients.GRANT_TYPES:
+                assert client.check_grant_type(grant) is (grant in grants), (client_id, grant)
+            clients.update(client, name="Renamed")
+        db.session.commit()
+        db.session.remove()
+        for client_id, (_, grants, responses, _) in stored.items():
+            client = clients.get(client_id)
+            assert client is not None and client.name == "Renamed"
+            assert (client.grant_types, client.response_types) == (grants, responses)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_pushed_requests_revision_keeps_existing_clients_and_codes(
+    database_url: str, tmp_path: Path
+) -> None:
+    """0005 adds the pushed-request table beside clients and customers made before it, which
+    it leaves as they were; a request pushed after it is found; downgrading drops only it."""
+    app = make_app(database_url, tmp_path / "instance", None)
+    with app.app_context():
+        upgrade(revision="0004_factors")
+        client, _ = clients.create(
+            name="Before PAR", client_type="web", redirect_uris=["https://old.example/cb"]
+        )
+        customer = customers.create(email="before@example.com", password="a long passphrase!")
+        db.session.commit()
+        client_id, public_id = client.client_id, customer.public_id
+        db.session.remove()
+
+        upgrade(revision="0005_pushed_requests")
+        assert clients.get(client_id) is not None
+        assert customers.find_by_email("before@example.com").public_id == public_id
+        request_uri = pushed_requests.push(
+            client_id, {"response_type": ["code"]}, timedelta(minutes=1)
+        )
+        db.session.commit()
+        assert pushed_requests.find(request_uri, client_id) is not None
+        db.session.remove()
+
+        downgrade(revision="0004_factors")
+        assert "pushed_request" not in sa.inspect(db.engine).get_table_names()
+        assert clients.get(client_id) is not None
         db.session.remove()
         db.engine.dispose()

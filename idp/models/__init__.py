@@ -14,6 +14,7 @@ from idp.models.factors import (
 from idp.models.grants import AuthorizationCode, Consent
 from idp.models.keys import KeyState, SigningKey
 from idp.models.links import UsedLink
+from idp.models.pushed import PushedRequest
 from idp.models.registration import InitialAccessToken
 from idp.models.sessions import BrowserSession, SessionClient
 from idp.models.tokens import AccessToken, RefreshToken, TokenFamily
@@ -36,6 +37,7 @@ __all__ = [
     "LoginEvent",
     "Passkey",
     "PasswordCredential",
+    "PushedRequest",
     "RecoveryCode",
     "RefreshToken",
     "SessionClient",

@@ -8,6 +8,7 @@ against a digest of the request, so returning from the sign-in page continues wh
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -28,15 +29,17 @@ from authlib.oidc.core.errors import (
 from flask import session
 
 from idp import security
-from idp.models import BrowserSession, Client
+from idp.models import BrowserSession, Client, PushedRequest
 from idp.oauth import claims as claims_module
-from idp.oauth import signing
-from idp.services import clients, consent, mfa
+from idp.oauth import lookup, signing
+from idp.services import consent, mfa
 
 INTERACTION_KEY = "idp_interaction"
 PROMPTS = {"none", "login", "consent", "select_account"}
 RESPONSE_MODES = {"query", "form_post"}
 RESPONSE_TYPES = {"code"}
+# An RFC 7638 SHA-256 thumbprint: 32 bytes in unpadded base64url.
+JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 # Parameters that decide where an answer may go; each must come once (RFC 6749 3.1).
 TARGET_PARAMS = ("client_id", "redirect_uri", "response_type")
 # Parameters added by our own pages, never part of the client's request.
@@ -89,7 +92,7 @@ def check_target(values: Any) -> None:
     for name in TARGET_PARAMS:
         if len(values.getlist(name)) > 1:
             raise InvalidRequestError(f"Repeated '{name}' parameter.")
-    client = clients.get(values.get("client_id"))
+    client = lookup.client(values.get("client_id"))
     if client is None:
         raise InvalidClientError(description="Unknown or missing 'client_id'.")
     redirect_uri = values.get("redirect_uri")
@@ -102,14 +105,21 @@ def check_target(values: Any) -> None:
         raise InvalidRequestError("Missing 'redirect_uri'.")
     response_type = values.get("response_type")
     if response_type not in RESPONSE_TYPES:
-        error: OAuth2Error = (
+        raise redirected_error(
+            values,
             UnsupportedResponseType()
             if response_type
-            else InvalidRequestError("Missing 'response_type'.")
+            else InvalidRequestError("Missing 'response_type'."),
         )
-        error.redirect_uri = redirect_uri or client.get_default_redirect_uri()
-        error.state = values.get("state")
-        raise error
+
+
+def redirected_error(values: Any, error: OAuth2Error) -> OAuth2Error:
+    """``error`` sent back to the redirect URI that ``check_target`` accepted, with state."""
+    client = lookup.client(values.get("client_id"))
+    assert client is not None, "check_target runs first"
+    error.redirect_uri = values.get("redirect_uri") or client.get_default_redirect_uri()
+    error.state = values.get("state")
+    return error
 
 
 @dataclass
@@ -133,6 +143,10 @@ class AuthRequest:
     code_challenge_method: str | None
     digest: str
     args: dict[str, list[str]] = field(default_factory=dict)
+    # The pushed request (RFC 9126) this came from; spent when the client gets its answer.
+    pushed: PushedRequest | None = None
+    # RFC 9449 10: the DPoP key the code's token request must prove.
+    dpop_jkt: str | None = None
 
     @property
     def scopes(self) -> set[str]:
@@ -185,6 +199,9 @@ def parse(grant: Any, values: Any) -> AuthRequest:
         hint = signing.verify(data["id_token_hint"], expired_ok=True)
         if hint is None:
             raise fail(InvalidRequestError("Invalid 'id_token_hint'."))
+    dpop_jkt = data.get("dpop_jkt") or None
+    if dpop_jkt is not None and not JKT.fullmatch(dpop_jkt):
+        raise fail(InvalidRequestError("'dpop_jkt' must be a SHA-256 JWK thumbprint."))
     args = {k: values.getlist(k) for k in values if k not in OWN_PARAMS}
     canonical = urlencode(sorted((k, v) for k, vs in args.items() for v in vs))
     return AuthRequest(
@@ -206,6 +223,7 @@ def parse(grant: Any, values: Any) -> AuthRequest:
         or ("S256" if data.get("code_challenge") else None),
         digest=security.digest(canonical),
         args=args,
+        dpop_jkt=dpop_jkt,
     )
 
 

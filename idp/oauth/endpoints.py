@@ -123,9 +123,10 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         if token.access is not None and token.claims is not None:
             claims = token.claims
-            return {
+            bound = claims.get("cnf")
+            answer = {
                 "active": True,
-                "token_type": "Bearer",
+                "token_type": "DPoP" if bound else "Bearer",
                 "client_id": claims["client_id"],
                 "scope": claims.get("scope", ""),
                 "sub": claims["sub"],
@@ -135,6 +136,10 @@ class Introspection(IntrospectionEndpoint):
                 "iat": claims["iat"],
                 "jti": claims["jti"],
             }
+            if bound:
+                # RFC 9449 6.2: the resource server checks the proof against this key.
+                answer["cnf"] = {"jkt": bound["jkt"]}
+            return answer
         assert token.refresh is not None
         family = token.refresh.family
         return {

@@ -13,7 +13,7 @@ from flask import g
 
 from idp.extensions import db
 from idp.models import AuthorizationCode, Client, Customer, RefreshToken
-from idp.oauth import issuance
+from idp.oauth import dpop, issuance
 from idp.services import events, tokens
 from idp.services.events import EventTag
 
@@ -104,6 +104,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Already spent in ``authenticate_user``, before any token was made."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Customer | None:
+        dpop.check_binding(authorization_code.dpop_jkt, "The code is bound to another DPoP key.")
         spent = tokens.spend_code(authorization_code)
         if isinstance(spent, tokens.Replay):
             _replayed(spent, EventTag.CODE_REPLAYED)
@@ -131,6 +132,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return found
 
     def authenticate_user(self, refresh_token: RefreshToken) -> Customer | None:
+        dpop.check_binding(
+            refresh_token.family.dpop_jkt, "The refresh token is bound to another DPoP key."
+        )
         spent = tokens.spend_refresh(refresh_token)
         if isinstance(spent, tokens.Replay):
             _replayed(spent, EventTag.REFRESH_REUSED)

@@ -13,7 +13,7 @@ from flask import current_app, g
 from idp import security
 from idp.models import Client, Customer, TokenFamily
 from idp.oauth import claims as claims_module
-from idp.oauth import signing
+from idp.oauth import dpop, signing
 from idp.services import RequestMeta, events, tokens
 from idp.services.events import EventTag
 
@@ -83,8 +83,11 @@ def generate(
     }
     if family is not None and family.auth_time is not None:
         claims.update(_session_claims(family))
+    jkt = dpop.bind(client)
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}  # RFC 9449 6.1
     token: dict[str, Any] = {
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt is not None else "Bearer",
         "access_token": signing.sign(
             claims, current_app.config["ACCESS_TOKEN_ALG"], ACCESS_TOKEN_TYP
         ),
@@ -120,6 +123,9 @@ def save(token: dict[str, Any], request: OAuth2Request) -> None:
     )
     if "refresh_token" in token:
         assert family is not None
+        if client.is_public and family.dpop_jkt is None and "cnf" in claims:
+            # RFC 9449 5: a public client's refresh tokens are bound to its DPoP key.
+            family.dpop_jkt = claims["cnf"]["jkt"]
         raw = token["refresh_token"]
         tokens.store_refresh_token(family, raw, life)
     events.record(

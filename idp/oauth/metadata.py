@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 from flask import current_app, url_for
 
-from idp.oauth import claims, signing
+from idp.oauth import claims, dpop, signing
 from idp.oauth.authorize import RESPONSE_MODES
 from idp.oauth.grants import AUTH_METHODS
-from idp.services import mfa
+from idp.services import client_metadata, mfa
 
 
 def _url(endpoint: str) -> str:
@@ -32,20 +31,19 @@ def authorization_server() -> dict[str, Any]:
         "introspection_endpoint": _url("oauth.introspect"),
         "registration_endpoint": _url("registration.register"),
         "device_authorization_endpoint": _url("device.device_authorization"),
+        "pushed_authorization_request_endpoint": _url("oauth.pushed_authorization_request"),
+        "require_pushed_authorization_requests": bool(current_app.config["REQUIRE_PAR"]),
         "scopes_supported": list(claims.SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": sorted(RESPONSE_MODES),
-        "grant_types_supported": [
-            "authorization_code",
-            "refresh_token",
-            "client_credentials",
-            DEVICE_CODE_GRANT_TYPE,
-        ],
+        # The grants a client may hold: registration accepts them within the policy.
+        "grant_types_supported": list(client_metadata.GRANT_TYPES),
         "token_endpoint_auth_methods_supported": [m for m in AUTH_METHODS],
         "token_endpoint_auth_signing_alg_values_supported": list(signing.SUPPORTED_ALGS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(dpop.ALGS),
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": ["en", "fr"],
         "service_documentation": current_app.config["ISSUER"] + "/",

@@ -6,12 +6,11 @@ import logging
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 
-from idp.models import Client
-from idp.oauth import claims, client_auth, device, endpoints, grants, issuance
-from idp.services import clients
+from idp.oauth import claims, client_auth, device, endpoints, grants, issuance, lookup, par
 
 EXTENSION = "idp.oauth"
 # The one answer to every failed client authentication, whatever the cause.
@@ -20,18 +19,14 @@ CLIENT_AUTH_FAILED = "Client authentication failed."
 log = logging.getLogger(__name__)
 
 
-def _query_client(client_id: str) -> Client | None:
-    """The client, loaded once per request: Authlib asks once per authentication method."""
-    if not isinstance(client_id, str) or len(client_id) > 128:
-        return None
-    loaded: dict[str, Client | None] = g.setdefault("idp_clients", {})
-    if client_id not in loaded:
-        loaded[client_id] = clients.get(client_id)
-    return loaded[client_id]
-
-
 class Server(AuthorizationServer):  # type: ignore[misc]
-    """Authlib's server with one answer for every failed client authentication."""
+    """Authlib's server with one answer for every failed client authentication, and
+    authorization requests made of pushed parameters (RFC 9126) as well as of the URL."""
+
+    def create_oauth2_request(self, request: Any) -> Any:
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
 
     def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Any:
         """An unknown ``client_id`` and a wrong credential get the same 401 ``invalid_client``
@@ -46,7 +41,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
 
 def init_app(app: Flask) -> None:
     server = Server()
-    server.init_app(app, query_client=_query_client, save_token=issuance.save)
+    server.init_app(app, query_client=lookup.client, save_token=issuance.save)
     server.scopes_supported = list(claims.SUPPORTED_SCOPES)
     server.register_token_generator("default", issuance.generate)
     server.register_client_auth_method(
@@ -61,6 +56,7 @@ def init_app(app: Flask) -> None:
     server.register_endpoint(endpoints.Revocation)
     server.register_endpoint(endpoints.Introspection)
     server.register_endpoint(device.AuthorizationEndpoint)
+    server.register_endpoint(par.PushedAuthorizationEndpoint)
     app.extensions[EXTENSION] = server
 
 

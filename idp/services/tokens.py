@@ -44,6 +44,7 @@ class CodeRequest:
     auth_time: datetime
     acr: str | None
     amr: list[str] | None
+    dpop_jkt: str | None = None
 
 
 def create_code(request: CodeRequest, lifetimes: Lifetimes) -> tuple[str, AuthorizationCode]:
@@ -64,6 +65,7 @@ def create_code(request: CodeRequest, lifetimes: Lifetimes) -> tuple[str, Author
         auth_time=request.auth_time,
         acr=request.acr,
         amr=request.amr,
+        dpop_jkt=request.dpop_jkt,
         created_at=now,
         expires_at=now + lifetimes.code,
     )

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, OAuth2Error
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError as CSRFValidationError
@@ -14,9 +14,9 @@ from wtforms import ValidationError as CSRFValidationError
 from idp.extensions import csrf, db
 from idp.oauth import authorize as flow
 from idp.oauth import claims as claims_module
-from idp.oauth import issuance, responses, userinfo
+from idp.oauth import dpop, issuance, lookup, par, responses, userinfo
 from idp.oauth.server import server
-from idp.services import consent, events, mfa, sessions, tokens
+from idp.services import consent, events, mfa, pushed_requests, sessions, tokens
 from idp.services.events import EventTag
 from idp.views import context
 
@@ -33,9 +33,7 @@ def _response_mode() -> str:
 @csrf.exempt  # clients may POST authorization requests; our own forms are checked below
 def authorize() -> ResponseReturnValue:
     try:
-        flow.check_target(request.values)
-        grant = server().get_consent_grant(end_user=None)
-        req = flow.parse(grant, request.values)
+        req = _read_request()
     except OAuth2Error as error:
         return responses.authorization_error(error, _response_mode())
     except ValueError:
@@ -83,6 +81,23 @@ def authorize() -> ResponseReturnValue:
     return _issue_code(req, browser_session)
 
 
+def _read_request() -> flow.AuthRequest:
+    """The request as the client pushed it (RFC 9126 4), or as the URL carries it."""
+    pushed = None
+    values: Any = request.values
+    if par.is_pushed_reference(values.get("request_uri")):
+        values, pushed = par.resolve(request.values)
+    flow.check_target(values)
+    if pushed is None and par.required(lookup.client(values.get("client_id"))):
+        raise flow.redirected_error(
+            values, InvalidRequestError("This client must push its requests first (PAR).")
+        )
+    grant = server().get_consent_grant(request=par.ParamsRequest(values), end_user=None)
+    req = flow.parse(grant, request.values)
+    req.pushed = pushed
+    return req
+
+
 def _login_url(req: flow.AuthRequest) -> str:
     args: dict[str, Any] = dict(req.args)
     back = url_for("oauth.authorize", **args)
@@ -119,6 +134,8 @@ def _apply_decision(
             client_id=req.client.client_id,
             channel=issuance.channel_of(req.client),
         )
+        if req.pushed is not None:
+            pushed_requests.spend(req.pushed)
         db.session.commit()
         flow.finish()
         error = AccessDeniedError(redirect_uri=req.redirect_uri)
@@ -140,6 +157,10 @@ def _issue_code(
     req: flow.AuthRequest, browser_session: sessions.BrowserSession
 ) -> ResponseReturnValue:
     customer = browser_session.customer
+    if req.pushed is not None and not pushed_requests.spend(req.pushed):
+        # Another tab or a replay got the one answer this pushed request allows.
+        db.session.rollback()
+        return responses.authorization_error(par.used_request_uri())
     raw, _code = tokens.create_code(
         tokens.CodeRequest(
             client_id=req.client.client_id,
@@ -155,6 +176,7 @@ def _issue_code(
             auth_time=browser_session.auth_time,
             acr=mfa.acr_of(browser_session.amr or []),
             amr=list(browser_session.amr or []),
+            dpop_jkt=req.dpop_jkt,
         ),
         issuance.lifetimes(),
     )
@@ -175,14 +197,47 @@ def _issue_code(
     return responses.to_client(req.redirect_uri, params, req.response_mode)
 
 
+@bp.post("/par")
+@csrf.exempt
+def pushed_authorization_request() -> ResponseReturnValue:
+    """RFC 9126 2: a client pushes its authorization request and gets a request_uri."""
+    try:
+        url = _endpoint_url("oauth.pushed_authorization_request")
+        dpop.remember(dpop.check(request.headers, "POST", url))
+    except OAuth2Error as error:
+        return _with_dpop_nonce(server().handle_error_response(None, error))
+    response = server().create_endpoint_response(par.ENDPOINT_NAME)
+    if response.status_code == 201:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return _with_dpop_nonce(response)
+
+
 @bp.post("/token")
 @csrf.exempt
 def token() -> ResponseReturnValue:
+    try:
+        dpop.remember(dpop.check(request.headers, "POST", _endpoint_url("oauth.token")))
+    except OAuth2Error as error:
+        return _with_dpop_nonce(server().handle_error_response(None, error))
     response = server().create_token_response()
     if response.status_code == 200:
         db.session.commit()
     else:
         db.session.rollback()
+    return _with_dpop_nonce(response)
+
+
+def _endpoint_url(endpoint: str) -> str:
+    """What a DPoP proof's htu must name: the URL discovery publishes, not the Host header."""
+    return current_app.config["ISSUER"] + url_for(endpoint)
+
+
+def _with_dpop_nonce(response: Any) -> Any:
+    """RFC 9449 8.2: with nonces on, every answer carries the nonce to use next."""
+    if dpop.nonces_required():
+        response.headers["DPoP-Nonce"] = dpop.current_nonce()
     return response
 
 
