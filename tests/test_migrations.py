@@ -161,34 +161,71 @@ def test_existing_clients_keep_their_grants(database_url: str, tmp_path: Path) -
         db.engine.dispose()
 
 
-def test_pushed_requests_revision_keeps_existing_clients_and_codes(
-    database_url: str, tmp_path: Path
-) -> None:
-    """0005 adds the pushed-request table beside clients and customers made before it, which
-    it leaves as they were; a request pushed after it is found; downgrading drops only it."""
+def _client_names(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT name FROM client ORDER BY id")).scalars())
+
+
+def _insert_old_client(client_id: str) -> None:
+    """A client row as revision 0004 stores one, written without today's model."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO client (client_id, client_secret_digest, name, client_type,"
+                " redirect_uris, post_logout_redirect_uris, grant_types, response_types, scope,"
+                " token_endpoint_auth_method, id_token_signed_response_alg, first_party,"
+                " require_mfa, software, created_at, updated_at) VALUES (:id, :digest, 'Before',"
+                " 'web', '[\"https://old.example/cb\"]', '[]',"
+                " '[\"authorization_code\"]', '[\"code\"]', 'openid',"
+                " 'client_secret_basic', 'ES256', false, false, '{}',"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            ),
+            {"id": client_id, "digest": "0" * 64},
+        )
+
+
+def test_pushed_requests_revision_keeps_existing_clients(database_url: str, tmp_path: Path) -> None:
+    """0005 adds the pushed-request table beside the clients made before it, which it leaves
+    as they were; a request pushed after it is found; downgrading drops only it."""
     app = make_app(database_url, tmp_path / "instance", None)
     with app.app_context():
         upgrade(revision="0004_factors")
-        client, _ = clients.create(
-            name="Before PAR", client_type="web", redirect_uris=["https://old.example/cb"]
-        )
-        customer = customers.create(email="before@example.com", password="a long passphrase!")
-        db.session.commit()
-        client_id, public_id = client.client_id, customer.public_id
-        db.session.remove()
-
+        _insert_old_client("before-par")
         upgrade(revision="0005_pushed_requests")
-        assert clients.get(client_id) is not None
-        assert customers.find_by_email("before@example.com").public_id == public_id
+        assert _client_names(db.engine) == ["Before"]
         request_uri = pushed_requests.push(
-            client_id, {"response_type": ["code"]}, timedelta(minutes=1)
+            "before-par", {"response_type": ["code"]}, timedelta(minutes=1)
         )
         db.session.commit()
-        assert pushed_requests.find(request_uri, client_id) is not None
+        assert pushed_requests.find(request_uri, "before-par") is not None
         db.session.remove()
 
         downgrade(revision="0004_factors")
         assert "pushed_request" not in sa.inspect(db.engine).get_table_names()
-        assert clients.get(client_id) is not None
+        assert _client_names(db.engine) == ["Before"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_dpop_and_resources_revisions_upgrade_rows_in_place(
+    database_url: str, tmp_path: Path
+) -> None:
+    """0006 and 0007 add nullable bindings to existing codes and grants and an empty resource
+    list to existing clients; today's model then reads and updates those rows."""
+    app = make_app(database_url, tmp_path / "instance", None)
+    with app.app_context():
+        upgrade(revision="0005_pushed_requests")
+        _insert_old_client("before-dpop")
+        upgrade()
+        client = clients.get("before-dpop")
+        assert client is not None
+        assert client.resources == [] and not client.dpop_bound_access_tokens
+        clients.update(client, resources=["https://api.example/orders"])
+        db.session.commit()
+        db.session.remove()
+        assert clients.get("before-dpop").resources == ["https://api.example/orders"]
+        db.session.remove()
+        downgrade(revision="0005_pushed_requests")
+        assert _client_names(db.engine) == ["Before"]
         db.session.remove()
         db.engine.dispose()

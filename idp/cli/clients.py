@@ -46,6 +46,7 @@ def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
     described.setdefault("backchannel_logout_uri", None)
     described.setdefault("require_pushed_authorization_requests", False)
     described.setdefault("dpop_bound_access_tokens", False)
+    described["resources"] = list(client.resources or [])
     described["created_at"] = client.created_at.isoformat()
     return described
 
@@ -88,6 +89,9 @@ def _json_option(value: str | None, name: str) -> Any:
         raise click.BadParameter(f"not valid JSON: {exc}", param_hint=name) from exc
 
 
+RESOURCE_HELP = "An API (RFC 8707 resource indicator) it may ask tokens for; repeat for several."
+
+
 @click.group("clients")
 def clients_group() -> None:
     """Register and manage OAuth clients."""
@@ -108,6 +112,7 @@ def clients_group() -> None:
 @click.option("--require-mfa", is_flag=True, help="Every sign-in for it needs a second factor.")
 @click.option("--require-par", is_flag=True, help="Its requests must be pushed first (RFC 9126).")
 @click.option("--dpop", is_flag=True, help="Its tokens must be DPoP-bound (RFC 9449).")
+@click.option("--resource", "resources", multiple=True, metavar="URI", help=RESOURCE_HELP)
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS), help="Default: by type.")
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS), default="ES256")
 @click.option("--scope", help="Allowed scopes, space separated.")
@@ -126,6 +131,7 @@ def create_client(
     require_mfa: bool,
     require_par: bool,
     dpop: bool,
+    resources: tuple[str, ...],
     auth_method: str | None,
     id_token_alg: str,
     scope: str | None,
@@ -151,6 +157,7 @@ def create_client(
             jwks_uri=jwks_uri,
             scope=scope,
             extra={name: True for name, on in flags.items() if on},
+            resources=resources,
         )
     except ValidationError as exc:
         fail(exc)
@@ -195,6 +202,10 @@ def show_client(client_id: str, as_json: bool) -> None:
 @click.option("--require-mfa/--no-require-mfa", default=None)
 @click.option("--require-par/--no-require-par", default=None, help="Pushed requests only.")
 @click.option("--dpop/--no-dpop", default=None, help="DPoP-bound tokens only.")
+@click.option(
+    "--resource", "resources", multiple=True, metavar="URI", help=f"{RESOURCE_HELP} Replaces all."
+)
+@click.option("--no-resources", is_flag=True, help="May ask tokens for no API.")
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS))
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS))
 @click.option("--scope")
@@ -216,6 +227,8 @@ def update_client(
     require_mfa: bool | None,
     require_par: bool | None,
     dpop: bool | None,
+    resources: tuple[str, ...],
+    no_resources: bool,
     auth_method: str | None,
     id_token_alg: str | None,
     scope: str | None,
@@ -259,6 +272,8 @@ def update_client(
         changes["jwks"] = _json_option(jwks, "--jwks") if jwks else None
     if grants:
         changes["grant_types"] = _grants(grants)
+    if resources or no_resources:
+        changes["resources"] = list(resources)
     flags = {"require_pushed_authorization_requests": require_par, "dpop_bound_access_tokens": dpop}
     if any(on is not None for on in flags.values()):
         software = dict(client.software or {})

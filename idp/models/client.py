@@ -64,6 +64,9 @@ class Client(db.Model, ClientMixin):  # type: ignore[name-defined,misc]
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="ES256")
     # Our own applications: consent is implied, never asked.
     first_party: Mapped[bool] = mapped_column(default=False)
+    # RFC 8707: the APIs (resource indicators) this client may ask tokens for; set by operators,
+    # never by dynamic registration, since reaching an API is the company's decision.
+    resources: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # Every sign-in for this client needs a second factor (acr urn:idp:acr:mfa).
     require_mfa: Mapped[bool] = mapped_column(default=False, server_default=false())
     # RFC 7592 3: the bearer token that lets a dynamically registered client manage itself.

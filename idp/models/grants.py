@@ -34,6 +34,8 @@ class AuthorizationCode(db.Model):  # type: ignore[name-defined,misc]
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list[str] | None] = mapped_column(JSON)
+    # RFC 8707: the resources the client asked for; its tokens may name no others.
+    resources: Mapped[list[str] | None] = mapped_column(JSON)
     # RFC 9449 10: the DPoP key (thumbprint) the token request must prove, when bound.
     dpop_jkt: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

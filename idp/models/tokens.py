@@ -32,6 +32,8 @@ class TokenFamily(db.Model):  # type: ignore[name-defined,misc]
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list[str] | None] = mapped_column(JSON)
+    # RFC 8707: the resources granted; each access token is for these or fewer.
+    resources: Mapped[list[str] | None] = mapped_column(JSON)
     # RFC 9449 5: a public client's refresh tokens work only with this DPoP key (thumbprint).
     dpop_jkt: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

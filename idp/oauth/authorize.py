@@ -32,6 +32,7 @@ from idp import security
 from idp.models import BrowserSession, Client, PushedRequest
 from idp.oauth import claims as claims_module
 from idp.oauth import lookup, signing
+from idp.oauth import resources as resource_indicators
 from idp.services import consent, mfa
 
 INTERACTION_KEY = "idp_interaction"
@@ -147,6 +148,8 @@ class AuthRequest:
     pushed: PushedRequest | None = None
     # RFC 9449 10: the DPoP key the code's token request must prove.
     dpop_jkt: str | None = None
+    # RFC 8707: the APIs the tokens of this code may be for.
+    resources: list[str] | None = None
 
     @property
     def scopes(self) -> set[str]:
@@ -199,6 +202,10 @@ def parse(grant: Any, values: Any) -> AuthRequest:
         hint = signing.verify(data["id_token_hint"], expired_ok=True)
         if hint is None:
             raise fail(InvalidRequestError("Invalid 'id_token_hint'."))
+    try:
+        resources = resource_indicators.allowed(request.client, resource_indicators.requested(data))
+    except OAuth2Error as error:
+        raise fail(error) from None
     dpop_jkt = data.get("dpop_jkt") or None
     if dpop_jkt is not None and not JKT.fullmatch(dpop_jkt):
         raise fail(InvalidRequestError("'dpop_jkt' must be a SHA-256 JWK thumbprint."))
@@ -224,6 +231,7 @@ def parse(grant: Any, values: Any) -> AuthRequest:
         digest=security.digest(canonical),
         args=args,
         dpop_jkt=dpop_jkt,
+        resources=resources or None,
     )
 
 

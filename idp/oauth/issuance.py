@@ -8,12 +8,12 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oidc.core.grants.util import create_half_hash
-from flask import current_app, g
+from flask import current_app, g, request
 
 from idp import security
 from idp.models import Client, Customer, TokenFamily
 from idp.oauth import claims as claims_module
-from idp.oauth import dpop, signing
+from idp.oauth import dpop, resources, signing
 from idp.services import RequestMeta, events, tokens
 from idp.services.events import EventTag
 
@@ -31,6 +31,16 @@ def lifetimes() -> tokens.Lifetimes:
         refresh_idle=timedelta(seconds=cfg["REFRESH_TOKEN_IDLE_LIFETIME"]),
         refresh_absolute=timedelta(seconds=cfg["REFRESH_TOKEN_ABSOLUTE_LIFETIME"]),
     )
+
+
+def default_audience() -> str:
+    """idp's own audience (UserInfo's), for tokens that name no resource."""
+    return str(current_app.config["ACCESS_TOKEN_AUDIENCE"] or current_app.config["ISSUER"])
+
+
+def _aud(audience: list[str]) -> str | list[str]:
+    # RFC 7519 4.1.3: a single audience may be a plain string, which more APIs expect.
+    return audience[0] if len(audience) == 1 else audience
 
 
 def channel_of(client: Client) -> str:
@@ -71,10 +81,13 @@ def generate(
     now = signing.now_ts()
     ttl = int(life.access_token.total_seconds())
     family: TokenFamily | None = getattr(g, "idp_token_family", None)
+    audience = resources.audience(
+        client, resources.requested(request.form), family.resources if family else None
+    )
     claims: dict[str, Any] = {
         "iss": current_app.config["ISSUER"],
         "sub": user.public_id if user is not None else client.client_id,
-        "aud": current_app.config["ACCESS_TOKEN_AUDIENCE"] or current_app.config["ISSUER"],
+        "aud": _aud(audience) if audience else default_audience(),
         "client_id": client.client_id,
         "iat": now,
         "exp": now + ttl,
@@ -142,8 +155,6 @@ def save(token: dict[str, Any], request: OAuth2Request) -> None:
 
 
 def request_meta() -> RequestMeta:
-    from flask import request
-
     return RequestMeta(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
 
 

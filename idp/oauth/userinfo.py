@@ -85,6 +85,10 @@ def respond() -> Response:
         return _bearer_error(
             401, "invalid_token", "The access token is invalid or expired.", scheme
         )
+    audience = payload.get("aud")
+    if issuance.default_audience() not in (audience if isinstance(audience, list) else [audience]):
+        # RFC 8707: a token for another API is not a token for UserInfo.
+        return _bearer_error(401, "invalid_token", "The access token is for another resource.")
     refused = _proof_error(payload, scheme, raw)
     if refused is not None:
         return refused

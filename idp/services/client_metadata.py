@@ -277,6 +277,25 @@ def _validate_software(extra: Any) -> dict[str, Any]:
     return software
 
 
+MAX_RESOURCES = 20
+
+
+def validate_resource(uri: Any, field: str = "resources") -> str:
+    """RFC 8707 2: an absolute URI without a fragment; https, or http on loopback."""
+    scheme = _check_uri_text(uri, field)
+    if scheme not in ("http", "https"):
+        raise ValidationError({field: f"{uri}: a resource is an http(s) URI (RFC 8707 2)"})
+    _check_web_uri(uri, scheme, field)
+    return str(uri)
+
+
+def validate_resources(resources: Any) -> list[str]:
+    uris = _names(resources, "resources")
+    if len(uris) > MAX_RESOURCES:
+        raise ValidationError({"resources": f"at most {MAX_RESOURCES} resources"})
+    return [validate_resource(uri) for uri in uris]
+
+
 def _validate_auth_method(client_type: str, method: Any) -> str:
     """RFC 6749 2.1: public clients cannot keep a secret, so they authenticate with none."""
     if client_type in PUBLIC_TYPES:
@@ -402,6 +421,7 @@ def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
     cleaned["id_token_signed_response_alg"] = values["id_token_signed_response_alg"]
 
     cleaned["scope"] = _validate_scope(values["scope"])
+    cleaned["resources"] = validate_resources(values.get("resources") or [])
     cleaned["software"] = _validate_software(values["software"])
     cleaned["first_party"] = bool(values["first_party"])
     cleaned["require_mfa"] = bool(values.get("require_mfa", False))

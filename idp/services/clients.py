@@ -60,6 +60,7 @@ def create(
     jwks: Mapping[str, Any] | None = None,
     jwks_uri: str | None = None,
     scope: str | None = None,
+    resources: Iterable[str] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; return it with its raw secret, which is never stored nor shown again.
@@ -87,6 +88,7 @@ def create(
             "response_types": response_types,
             "scope": DEFAULT_SCOPE if scope is None else scope,
             "software": extra,
+            "resources": list(resources),
             "first_party": first_party,
             "require_mfa": require_mfa,
         },
@@ -124,6 +126,7 @@ UPDATABLE = (
     "grant_types",
     "response_types",
     "scope",
+    "resources",
     "software",
     "first_party",
     "require_mfa",

@@ -45,6 +45,7 @@ class CodeRequest:
     acr: str | None
     amr: list[str] | None
     dpop_jkt: str | None = None
+    resources: list[str] | None = None
 
 
 def create_code(request: CodeRequest, lifetimes: Lifetimes) -> tuple[str, AuthorizationCode]:
@@ -66,6 +67,7 @@ def create_code(request: CodeRequest, lifetimes: Lifetimes) -> tuple[str, Author
         acr=request.acr,
         amr=request.amr,
         dpop_jkt=request.dpop_jkt,
+        resources=request.resources,
         created_at=now,
         expires_at=now + lifetimes.code,
     )
@@ -142,6 +144,7 @@ def start_family(
         auth_time=code.auth_time if code is not None else None,
         acr=code.acr if code is not None else None,
         amr=code.amr if code is not None else None,
+        resources=code.resources if code is not None else None,
         expires_at=utcnow() + lifetimes.refresh_absolute,
     )
     db.session.add(family)

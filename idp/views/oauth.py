@@ -177,6 +177,7 @@ def _issue_code(
             acr=mfa.acr_of(browser_session.amr or []),
             amr=list(browser_session.amr or []),
             dpop_jkt=req.dpop_jkt,
+            resources=req.resources,
         ),
         issuance.lifetimes(),
     )

@@ -66,6 +66,7 @@ def test_create_json_shape(idp, app):
         "scope": "openid profile email phone address offline_access",
         "require_pushed_authorization_requests": False,
         "dpop_bound_access_tokens": False,
+        "resources": [],
         "created_at": out["created_at"],
     }
     with app.app_context():
