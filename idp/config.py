@@ -365,6 +365,14 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
     ),
     Setting(
+        "PROFILE",
+        "oidc",
+        "Security profile for every client: oidc, or fapi2 (FAPI 2.0 Security Profile: PAR, "
+        "PKCE, DPoP and private_key_jwt required, 60-second codes).",
+        check=lambda v: None if v in ("oidc", "fapi2") else "must be oidc or fapi2",
+        example="fapi2",
+    ),
+    Setting(
         "DPOP_NONCE",
         False,
         "Require DPoP proofs to carry a server nonce (RFC 9449 8), which limits how long a "

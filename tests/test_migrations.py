@@ -210,8 +210,8 @@ def test_pushed_requests_revision_keeps_existing_clients(database_url: str, tmp_
 def test_dpop_and_resources_revisions_upgrade_rows_in_place(
     database_url: str, tmp_path: Path
 ) -> None:
-    """0006 and 0007 add nullable bindings to existing codes and grants and an empty resource
-    list to existing clients; today's model then reads and updates those rows."""
+    """0006 to 0008 add nullable bindings to existing codes and grants, an empty resource list
+    and no profile to existing clients; today's model then reads and updates those rows."""
     app = make_app(database_url, tmp_path / "instance", None)
     with app.app_context():
         upgrade(revision="0005_pushed_requests")
@@ -220,6 +220,7 @@ def test_dpop_and_resources_revisions_upgrade_rows_in_place(
         client = clients.get("before-dpop")
         assert client is not None
         assert client.resources == [] and not client.dpop_bound_access_tokens
+        assert client.profile is None
         clients.update(client, resources=["https://api.example/orders"])
         db.session.commit()
         db.session.remove()

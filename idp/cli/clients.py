@@ -47,6 +47,7 @@ def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
     described.setdefault("require_pushed_authorization_requests", False)
     described.setdefault("dpop_bound_access_tokens", False)
     described["resources"] = list(client.resources or [])
+    described["profile"] = client.profile
     described["created_at"] = client.created_at.isoformat()
     return described
 
@@ -89,6 +90,7 @@ def _json_option(value: str | None, name: str) -> Any:
         raise click.BadParameter(f"not valid JSON: {exc}", param_hint=name) from exc
 
 
+PROFILE_HELP = "fapi2: PAR, PKCE, DPoP and private_key_jwt required (FAPI 2.0)."
 RESOURCE_HELP = "An API (RFC 8707 resource indicator) it may ask tokens for; repeat for several."
 
 
@@ -113,6 +115,7 @@ def clients_group() -> None:
 @click.option("--require-par", is_flag=True, help="Its requests must be pushed first (RFC 9126).")
 @click.option("--dpop", is_flag=True, help="Its tokens must be DPoP-bound (RFC 9449).")
 @click.option("--resource", "resources", multiple=True, metavar="URI", help=RESOURCE_HELP)
+@click.option("--profile", type=click.Choice(["oidc", "fapi2"]), help=PROFILE_HELP)
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS), help="Default: by type.")
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS), default="ES256")
 @click.option("--scope", help="Allowed scopes, space separated.")
@@ -132,6 +135,7 @@ def create_client(
     require_par: bool,
     dpop: bool,
     resources: tuple[str, ...],
+    profile: str | None,
     auth_method: str | None,
     id_token_alg: str,
     scope: str | None,
@@ -158,6 +162,7 @@ def create_client(
             scope=scope,
             extra={name: True for name, on in flags.items() if on},
             resources=resources,
+            profile=None if profile == "oidc" else profile,
         )
     except ValidationError as exc:
         fail(exc)
@@ -206,6 +211,7 @@ def show_client(client_id: str, as_json: bool) -> None:
     "--resource", "resources", multiple=True, metavar="URI", help=f"{RESOURCE_HELP} Replaces all."
 )
 @click.option("--no-resources", is_flag=True, help="May ask tokens for no API.")
+@click.option("--profile", type=click.Choice(["oidc", "fapi2"]), help=PROFILE_HELP)
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS))
 @click.option("--id-token-alg", type=click.Choice(clients.ID_TOKEN_ALGS))
 @click.option("--scope")
@@ -229,6 +235,7 @@ def update_client(
     dpop: bool | None,
     resources: tuple[str, ...],
     no_resources: bool,
+    profile: str | None,
     auth_method: str | None,
     id_token_alg: str | None,
     scope: str | None,
@@ -274,6 +281,8 @@ def update_client(
         changes["grant_types"] = _grants(grants)
     if resources or no_resources:
         changes["resources"] = list(resources)
+    if profile is not None:
+        changes["profile"] = None if profile == "oidc" else profile
     flags = {"require_pushed_authorization_requests": require_par, "dpop_bound_access_tokens": dpop}
     if any(on is not None for on in flags.values()):
         software = dict(client.software or {})

@@ -67,6 +67,8 @@ class Client(db.Model, ClientMixin):  # type: ignore[name-defined,misc]
     # RFC 8707: the APIs (resource indicators) this client may ask tokens for; set by operators,
     # never by dynamic registration, since reaching an API is the company's decision.
     resources: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # A security profile this client is held to (``fapi2``), beyond the server's own.
+    profile: Mapped[str | None] = mapped_column(String(16))
     # Every sign-in for this client needs a second factor (acr urn:idp:acr:mfa).
     require_mfa: Mapped[bool] = mapped_column(default=False, server_default=false())
     # RFC 7592 3: the bearer token that lets a dynamically registered client manage itself.

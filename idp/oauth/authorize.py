@@ -31,7 +31,7 @@ from flask import session
 from idp import security
 from idp.models import BrowserSession, Client, PushedRequest
 from idp.oauth import claims as claims_module
-from idp.oauth import lookup, signing
+from idp.oauth import lookup, profiles, signing
 from idp.oauth import resources as resource_indicators
 from idp.services import consent, mfa
 
@@ -206,6 +206,8 @@ def parse(grant: Any, values: Any) -> AuthRequest:
         resources = resource_indicators.allowed(request.client, resource_indicators.requested(data))
     except OAuth2Error as error:
         raise fail(error) from None
+    if profiles.is_fapi2(request.client) and not data.get("code_challenge"):
+        raise fail(InvalidRequestError("FAPI 2.0 requires PKCE with S256."))
     dpop_jkt = data.get("dpop_jkt") or None
     if dpop_jkt is not None and not JKT.fullmatch(dpop_jkt):
         raise fail(InvalidRequestError("'dpop_jkt' must be a SHA-256 JWK thumbprint."))

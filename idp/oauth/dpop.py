@@ -27,6 +27,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
+from idp.oauth import profiles
 from idp.services import replay
 
 ALGS = ("ES256", "ES384", "PS256", "RS256", "EdDSA")
@@ -219,6 +220,6 @@ def bind(client: Any) -> str | None:
     """The thumbprint new tokens are bound to; refuses a client that must use DPoP without
     a proof (RFC 9449 5.2 ``dpop_bound_access_tokens``)."""
     proof = current()
-    if proof is None and client.dpop_bound_access_tokens:
+    if proof is None and (client.dpop_bound_access_tokens or profiles.is_fapi2(client)):
         raise InvalidDPoPProof(description="This client must send a DPoP proof.")
     return proof.jkt if proof is not None else None

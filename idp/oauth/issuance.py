@@ -13,7 +13,7 @@ from flask import current_app, g, request
 from idp import security
 from idp.models import Client, Customer, TokenFamily
 from idp.oauth import claims as claims_module
-from idp.oauth import dpop, resources, signing
+from idp.oauth import dpop, profiles, resources, signing
 from idp.services import RequestMeta, events, tokens
 from idp.services.events import EventTag
 
@@ -22,10 +22,14 @@ ACCESS_TOKEN_TYP = "at+jwt"
 CHANNELS = {"web": "web", "native": "mobile", "device": "device", "service": "service"}
 
 
-def lifetimes() -> tokens.Lifetimes:
+def lifetimes(client: Client | None = None) -> tokens.Lifetimes:
+    """Token lifetimes from the settings; a FAPI 2.0 client's codes live 60 s at most."""
     cfg = current_app.config
+    code = timedelta(seconds=cfg["CODE_LIFETIME"])
+    if profiles.is_fapi2(client):
+        code = min(code, profiles.FAPI2_CODE_LIFETIME)
     return tokens.Lifetimes(
-        code=timedelta(seconds=cfg["CODE_LIFETIME"]),
+        code=code,
         access_token=timedelta(seconds=cfg["ACCESS_TOKEN_LIFETIME"]),
         id_token=timedelta(seconds=cfg["ID_TOKEN_LIFETIME"]),
         refresh_idle=timedelta(seconds=cfg["REFRESH_TOKEN_IDLE_LIFETIME"]),

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from idp.oauth import claims, dpop, signing
+from idp.oauth import claims, dpop, profiles, signing
 from idp.oauth.authorize import RESPONSE_MODES
 from idp.oauth.grants import AUTH_METHODS
 from idp.services import client_metadata, mfa
@@ -21,6 +21,9 @@ def _url(endpoint: str) -> str:
 
 
 def authorization_server() -> dict[str, Any]:
+    fapi2 = profiles.server_is_fapi2()
+    # FAPI 2.0 5.3.2.1: only private_key_jwt authenticates a client (idp has no mTLS).
+    methods = [profiles.FAPI2_AUTH_METHOD] if fapi2 else AUTH_METHODS
     return {
         "issuer": current_app.config["ISSUER"],
         "authorization_endpoint": _url("oauth.authorize"),
@@ -32,16 +35,16 @@ def authorization_server() -> dict[str, Any]:
         "registration_endpoint": _url("registration.register"),
         "device_authorization_endpoint": _url("device.device_authorization"),
         "pushed_authorization_request_endpoint": _url("oauth.pushed_authorization_request"),
-        "require_pushed_authorization_requests": bool(current_app.config["REQUIRE_PAR"]),
+        "require_pushed_authorization_requests": bool(current_app.config["REQUIRE_PAR"]) or fapi2,
         "scopes_supported": list(claims.SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": sorted(RESPONSE_MODES),
         # The grants a client may hold: registration accepts them within the policy.
         "grant_types_supported": list(client_metadata.GRANT_TYPES),
-        "token_endpoint_auth_methods_supported": [m for m in AUTH_METHODS],
+        "token_endpoint_auth_methods_supported": list(methods),
         "token_endpoint_auth_signing_alg_values_supported": list(signing.SUPPORTED_ALGS),
-        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
-        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(methods),
+        "introspection_endpoint_auth_methods_supported": list(methods),
         "code_challenge_methods_supported": ["S256"],
         "dpop_signing_alg_values_supported": list(dpop.ALGS),
         "authorization_response_iss_parameter_supported": True,

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from idp.models import Client, PushedRequest
 from idp.oauth import authorize as flow
-from idp.oauth import dpop
+from idp.oauth import dpop, profiles
 from idp.oauth.grants import AUTH_METHODS
 from idp.services import pushed_requests
 
@@ -74,9 +74,11 @@ def lifetime() -> timedelta:
 
 
 def required(client: Client | None) -> bool:
-    """Server-wide (IDP_REQUIRE_PAR) or per client (RFC 9126 6)."""
-    return bool(current_app.config["REQUIRE_PAR"]) or (
-        client is not None and client.require_pushed_authorization_requests
+    """Server-wide (IDP_REQUIRE_PAR), per client (RFC 9126 6), or by the FAPI 2.0 profile."""
+    return (
+        bool(current_app.config["REQUIRE_PAR"])
+        or profiles.is_fapi2(client)
+        or (client is not None and client.require_pushed_authorization_requests)
     )
 
 
@@ -132,6 +134,8 @@ class PushedAuthorizationEndpoint:
             if params.get("dpop_jkt", [proof.jkt]) != [proof.jkt]:
                 raise dpop.InvalidDPoPProof(description="'dpop_jkt' is not the proof's key.")
             params["dpop_jkt"] = [proof.jkt]
+        if profiles.is_fapi2(client) and not params.get("redirect_uri"):
+            raise InvalidRequestError("FAPI 2.0 requires 'redirect_uri' in the pushed request.")
         values = _values(params)
         try:
             flow.check_target(values)

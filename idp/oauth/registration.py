@@ -42,6 +42,7 @@ from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRed
 from idp.errors import ValidationError
 from idp.models import Client, ClientType
 from idp.models.client import DEFAULT_SCOPE, PUBLIC_TYPES
+from idp.oauth import profiles
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.services import clients, mfa
 from idp.services.clients import AUTHORIZATION_CODE, CLIENT_CREDENTIALS
@@ -249,6 +250,8 @@ def parse(document: Any) -> Metadata:
         method = "none" if application_type == "native" else "client_secret_basic"
     if method not in AUTH_METHODS:
         raise _invalid(f"token_endpoint_auth_method: use one of {', '.join(AUTH_METHODS)}")
+    if profiles.server_is_fapi2() and method != profiles.FAPI2_AUTH_METHOD:
+        raise _invalid("token_endpoint_auth_method: FAPI 2.0 clients use private_key_jwt")
 
     software = {name: document[name] for name in SOFTWARE_FIELDS if document.get(name) is not None}
     name = _string(document, "client_name")

@@ -10,7 +10,17 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Flask, current_app
 
-from idp.oauth import claims, client_auth, device, endpoints, grants, issuance, lookup, par
+from idp.oauth import (
+    claims,
+    client_auth,
+    device,
+    endpoints,
+    grants,
+    issuance,
+    lookup,
+    par,
+    profiles,
+)
 
 EXTENSION = "idp.oauth"
 # The one answer to every failed client authentication, whatever the cause.
@@ -33,10 +43,13 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         (RFC 6749 5.2), so the token, introspection, revocation and device endpoints do not
         tell which client ids exist; the real reason goes to the log."""
         try:
-            return super().authenticate_client(request, methods, endpoint)
+            client = super().authenticate_client(request, methods, endpoint)
+            if profiles.is_fapi2(client) and request.auth_method != profiles.FAPI2_AUTH_METHOD:
+                raise InvalidClientError(description="FAPI 2.0 clients use private_key_jwt.")
         except InvalidClientError as error:
             log.info("client authentication failed at %s: %s", endpoint, error.description)
             raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
+        return client
 
 
 def init_app(app: Flask) -> None:

@@ -278,6 +278,21 @@ def _validate_software(extra: Any) -> dict[str, Any]:
 
 
 MAX_RESOURCES = 20
+# Security profiles a client may be held to (idp.oauth.profiles); None follows the server.
+PROFILES = ("oidc", "fapi2")
+
+
+def _validate_profile(profile: Any, method: str) -> str | None:
+    """FAPI 2.0 5.3.2.1: a fapi2 client is confidential and uses private_key_jwt."""
+    if profile in (None, ""):
+        return None
+    if profile not in PROFILES:
+        raise ValidationError({"profile": f"use one of {', '.join(PROFILES)}"})
+    if profile == "fapi2" and method != "private_key_jwt":
+        raise ValidationError(
+            {"token_endpoint_auth_method": "FAPI 2.0 clients authenticate with private_key_jwt"}
+        )
+    return str(profile)
 
 
 def validate_resource(uri: Any, field: str = "resources") -> str:
@@ -422,6 +437,7 @@ def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
 
     cleaned["scope"] = _validate_scope(values["scope"])
     cleaned["resources"] = validate_resources(values.get("resources") or [])
+    cleaned["profile"] = _validate_profile(values.get("profile"), method)
     cleaned["software"] = _validate_software(values["software"])
     cleaned["first_party"] = bool(values["first_party"])
     cleaned["require_mfa"] = bool(values.get("require_mfa", False))

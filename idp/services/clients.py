@@ -61,6 +61,7 @@ def create(
     jwks_uri: str | None = None,
     scope: str | None = None,
     resources: Iterable[str] = (),
+    profile: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; return it with its raw secret, which is never stored nor shown again.
@@ -89,6 +90,7 @@ def create(
             "scope": DEFAULT_SCOPE if scope is None else scope,
             "software": extra,
             "resources": list(resources),
+            "profile": profile,
             "first_party": first_party,
             "require_mfa": require_mfa,
         },
@@ -127,6 +129,7 @@ UPDATABLE = (
     "response_types",
     "scope",
     "resources",
+    "profile",
     "software",
     "first_party",
     "require_mfa",

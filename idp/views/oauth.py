@@ -179,7 +179,7 @@ def _issue_code(
             dpop_jkt=req.dpop_jkt,
             resources=req.resources,
         ),
-        issuance.lifetimes(),
+        issuance.lifetimes(req.client),
     )
     sessions.join(browser_session, req.client.client_id)
     events.record(

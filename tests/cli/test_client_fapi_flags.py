@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from joserfc.jwk import ECKey
 
 from tests.cli.test_clients_cli import created
 from tests.cli_runner import Completed, run_idp
@@ -69,3 +70,23 @@ def test_registration_refuses_a_flag_that_is_not_boolean(live_server, name):
     response = post(live_server, mint(live_server), {**WEB_METADATA, name: "yes"})
     assert_refused(response, 400, "invalid_client_metadata")
     assert name in response.json()["error_description"]
+
+
+def test_profile_fapi2_needs_private_key_jwt(idp):
+    """--profile fapi2 with a secret is refused naming the auth method; with keys it is kept."""
+    refused = idp("clients", "create", *WEB, "--profile", "fapi2")
+    assert refused.returncode == 1 and "token_endpoint_auth_method" in refused.stderr
+    key = ECKey.generate_key("P-256", parameters={"kid": "k"}).as_dict(private=False)
+    out = created(
+        idp,
+        *WEB,
+        "--profile",
+        "fapi2",
+        "--auth-method",
+        "private_key_jwt",
+        "--jwks",
+        json.dumps({"keys": [key]}),
+    )
+    assert out["profile"] == "fapi2"
+    back = idp("clients", "update", out["client_id"], "--profile", "oidc", "--json")
+    assert json.loads(back.stdout)["profile"] is None

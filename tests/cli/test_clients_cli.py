@@ -67,6 +67,7 @@ def test_create_json_shape(idp, app):
         "require_pushed_authorization_requests": False,
         "dpop_bound_access_tokens": False,
         "resources": [],
+        "profile": None,
         "created_at": out["created_at"],
     }
     with app.app_context():
