@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import config as config_module
-from idp import paths
+from idp import paths, wsgi
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     app.register_blueprint(passkeys.bp)
     app.register_blueprint(email_sign_in.bp)
 
+    app.wsgi_app = wsgi.escape_query_bytes(app.wsgi_app)  # type: ignore[method-assign,assignment]
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

@@ -49,6 +49,10 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         except InvalidClientError as error:
             log.info("client authentication failed at %s: %s", endpoint, error.description)
             raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
+        except (ValueError, UnicodeError):
+            # Authlib decodes a malformed Basic header with a bare ValueError: still a refusal.
+            log.info("client authentication failed at %s: unreadable credentials", endpoint)
+            raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
         return client
 
 

@@ -20,14 +20,12 @@ from flask import (
     flash,
     jsonify,
     redirect,
-    render_template,
     request,
     session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from werkzeug.wrappers import Response
 from wtforms import StringField
@@ -39,7 +37,7 @@ from idp.models import Customer
 from idp.services import mfa
 from idp.services import passkeys as service
 from idp.services.events import EventTag
-from idp.views import context, errors, signin
+from idp.views import context, signin
 from idp.views.forms import BaseForm, CsrfForm
 from idp.views.redirects import safe_next
 from idp.views.security import sudo_required
@@ -48,14 +46,6 @@ bp = Blueprint("passkeys", __name__)
 
 CHALLENGE_KEY = "idp_webauthn"
 REGISTER, SIGN_IN, SECOND_FACTOR = "register", "sign-in", "second-factor"
-JSON_ENDPOINTS = {
-    "passkeys.register_options",
-    "passkeys.register",
-    "passkeys.sign_in_options",
-    "passkeys.sign_in",
-    "passkeys.verify_options",
-    "passkeys.verify",
-}
 
 
 class RenameForm(BaseForm):
@@ -85,17 +75,6 @@ def _body() -> dict[str, Any] | None:
 def _followed(response: Response) -> Response:
     """A redirect made by the sign-in helpers, told to the script instead: same cookies."""
     return _json({"redirect": response.location})
-
-
-@bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
-    if request.endpoint in JSON_ENDPOINTS:
-        return _error("invalid_request", "missing or invalid CSRF token")
-    title = errors.MESSAGES[400][0]
-    page = render_template(
-        "errors/error.html", status=400, title=title, message=errors.CSRF_MESSAGE
-    )
-    return page, 400
 
 
 def _settings() -> service.RelyingParty:

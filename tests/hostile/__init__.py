@@ -1,0 +1,1 @@
+"""Hostile-input property tests: generated values thrown at every endpoint and form."""
