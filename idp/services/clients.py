@@ -105,7 +105,13 @@ def create(
 
 
 def get(client_id: str | None) -> Client | None:
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+    # PostgreSQL text cannot hold NUL: such an id names no client, and must not reach the DB.
+    if (
+        not isinstance(client_id, str)
+        or not client_id
+        or len(client_id) > 64
+        or "\x00" in client_id
+    ):
         return None
     return db.session.execute(
         db.select(Client).where(Client.client_id == client_id)
