@@ -53,6 +53,13 @@ def authorize_url(
     return f"{live.url}/authorize?{urlencode(clean)}", verifier if pkce else None
 
 
+def assert_refused(response: requests.Response, status: int, error: str) -> None:
+    """An RFC 6749 5.2 error answer: this status and error, never cached."""
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def answer(url: str) -> dict[str, str]:
     """The parameters of a redirect back to the client, one value each."""
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))

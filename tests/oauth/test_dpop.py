@@ -7,14 +7,17 @@ from typing import Any
 
 import pytest
 import requests
+from joserfc import jws
+from joserfc.jwk import OctKey
 
 from idp.extensions import db
 from idp.models import Client
+from tests.factories import PASSWORD, make_customer
 from tests.live import LiveServer, serve
 from tests.oauth.agent import UserAgent
-from tests.oauth.conftest import NATIVE_REDIRECT, WEB_REDIRECT, Registered, register
+from tests.oauth.conftest import WEB_REDIRECT, Registered, register
 from tests.oauth.dpop_client import DPoPKey
-from tests.oauth.support import TIMEOUT, answer, authorize_url, jwt_parts
+from tests.oauth.support import TIMEOUT, answer, assert_refused, authorize_url, jwt_parts
 from tests.oauth.test_par import _front, _params
 
 KEY = DPoPKey()
@@ -57,11 +60,6 @@ def _userinfo(live: LiveServer, token: str, scheme: str, proof: str | None) -> r
     return requests.get(f"{live.url}/userinfo", headers=headers, timeout=TIMEOUT)
 
 
-def _refused(response: requests.Response, error: str, status: int = 400) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"] == error
-
-
 def test_discovery_advertises_dpop_algorithms(live_server):
     """Discovery lists the proof algorithms idp checks."""
     document = requests.get(
@@ -98,23 +96,23 @@ def test_userinfo_needs_the_proof_for_a_bound_token(live_server, web_client, age
     assert good.status_code == 200, good.text
     assert good.json()["sub"]
     as_bearer = _userinfo(live_server, token, "Bearer", None)
-    _refused(as_bearer, "invalid_token", 401)
+    assert_refused(as_bearer, 401, "invalid_token")
     assert as_bearer.headers["WWW-Authenticate"].startswith("DPoP ")
-    _refused(_userinfo(live_server, token, "DPoP", None), "invalid_token", 401)
+    assert_refused(_userinfo(live_server, token, "DPoP", None), 401, "invalid_token")
     other = DPoPKey().proof("GET", url, access_token=token)
-    _refused(_userinfo(live_server, token, "DPoP", other), "invalid_token", 401)
+    assert_refused(_userinfo(live_server, token, "DPoP", other), 401, "invalid_token")
     wrong_ath = KEY.proof("GET", url, access_token=token + "x")
-    _refused(_userinfo(live_server, token, "DPoP", wrong_ath), "invalid_dpop_proof", 401)
+    assert_refused(_userinfo(live_server, token, "DPoP", wrong_ath), 401, "invalid_dpop_proof")
     replayed = KEY.proof("GET", url, access_token=token)
     assert _userinfo(live_server, token, "DPoP", replayed).status_code == 200
-    _refused(_userinfo(live_server, token, "DPoP", replayed), "invalid_dpop_proof", 401)
+    assert_refused(_userinfo(live_server, token, "DPoP", replayed), 401, "invalid_dpop_proof")
 
 
 def test_bearer_token_sent_as_dpop_is_refused(live_server, web_client, agent):
     """A Bearer token presented with the DPoP scheme is not a DPoP token."""
     token = _token(live_server, web_client, agent, key=None).json()["access_token"]
     proof = KEY.proof("GET", f"{live_server.url}/userinfo", access_token=token)
-    _refused(_userinfo(live_server, token, "DPoP", proof), "invalid_token", 401)
+    assert_refused(_userinfo(live_server, token, "DPoP", proof), 401, "invalid_token")
 
 
 BAD_PROOFS = {
@@ -132,7 +130,7 @@ def test_proof_claims_are_checked(live_server, web_client, agent, change):
     """htm, htu, iat and jti must name this request, now: invalid_dpop_proof otherwise."""
     proof = KEY.proof("POST", f"{live_server.url}/token", **change)
     data = _code(live_server, web_client, agent)
-    _refused(_post(live_server, "/token", web_client, data, proof), "invalid_dpop_proof")
+    assert_refused(_post(live_server, "/token", web_client, data, proof), 400, "invalid_dpop_proof")
 
 
 @pytest.mark.parametrize(
@@ -154,13 +152,10 @@ def test_proof_header_is_checked(live_server, web_client, header):
     else:
         proof = KEY.proof("POST", url, header=header)
     data = {"grant_type": "client_credentials"}
-    _refused(_post(live_server, "/token", web_client, data, proof), "invalid_dpop_proof")
+    assert_refused(_post(live_server, "/token", web_client, data, proof), 400, "invalid_dpop_proof")
 
 
 def _hs256_proof(url: str) -> str:
-    from joserfc import jws
-    from joserfc.jwk import OctKey
-
     key = OctKey.import_key("s" * 32)
     header = {"typ": "dpop+jwt", "alg": "HS256", "jwk": {"kty": "oct"}}
     body = f'{{"jti":"x","htm":"POST","htu":"{url}","iat":{int(time.time())}}}'
@@ -171,7 +166,7 @@ def _hs256_proof(url: str) -> str:
 def test_malformed_proof_is_refused(live_server, web_client, value):
     """Garbage in the DPoP header: invalid_dpop_proof, never a 5xx."""
     data = {"grant_type": "client_credentials"}
-    _refused(_post(live_server, "/token", web_client, data, value), "invalid_dpop_proof")
+    assert_refused(_post(live_server, "/token", web_client, data, value), 400, "invalid_dpop_proof")
 
 
 def test_two_proofs_are_refused(live_server, web_client):
@@ -201,7 +196,7 @@ def test_replayed_proof_is_refused_on_another_node(database_url, tmp_path, mailb
         # the same jti there.
         jti = jwt_parts(proof)[1]["jti"]
         again = KEY.proof("POST", f"{second.url}/token", jti=jti)
-        _refused(_post(second, "/token", client, data, again), "invalid_dpop_proof")
+        assert_refused(_post(second, "/token", client, data, again), 400, "invalid_dpop_proof")
 
 
 def test_public_client_refresh_token_is_bound_to_the_key(live_server, native_client, agent):
@@ -209,9 +204,11 @@ def test_public_client_refresh_token_is_bound_to_the_key(live_server, native_cli
     first = _token(live_server, native_client, agent).json()
     refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     url = f"{live_server.url}/token"
-    _refused(_post(live_server, "/token", native_client, refresh, None), "invalid_grant")
+    assert_refused(_post(live_server, "/token", native_client, refresh, None), 400, "invalid_grant")
     other = DPoPKey().proof("POST", url)
-    _refused(_post(live_server, "/token", native_client, refresh, other), "invalid_grant")
+    assert_refused(
+        _post(live_server, "/token", native_client, refresh, other), 400, "invalid_grant"
+    )
     good = _post(live_server, "/token", native_client, refresh, KEY.proof("POST", url))
     assert good.status_code == 200, good.text
     assert jwt_parts(good.json()["access_token"])[1]["cnf"] == {"jkt": KEY.jkt}
@@ -229,9 +226,10 @@ def test_dpop_jkt_binds_the_code(live_server, web_client, agent):
     """RFC 9449 10: a code asked with dpop_jkt is exchanged only with a proof by that key."""
     data = _code(live_server, web_client, agent, dpop_jkt=KEY.jkt)
     url = f"{live_server.url}/token"
-    _refused(_post(live_server, "/token", web_client, data, None), "invalid_grant")
-    _refused(
+    assert_refused(_post(live_server, "/token", web_client, data, None), 400, "invalid_grant")
+    assert_refused(
         _post(live_server, "/token", web_client, data, DPoPKey().proof("POST", url)),
+        400,
         "invalid_grant",
     )
     good = _post(live_server, "/token", web_client, data, KEY.proof("POST", url))
@@ -258,7 +256,7 @@ def test_proof_at_par_binds_the_code(live_server, web_client, agent):
         "redirect_uri": web_client.redirect_uri,
         "code_verifier": verifier,
     }
-    _refused(_post(live_server, "/token", web_client, data, None), "invalid_grant")
+    assert_refused(_post(live_server, "/token", web_client, data, None), 400, "invalid_grant")
     good = _post(
         live_server, "/token", web_client, data, KEY.proof("POST", f"{live_server.url}/token")
     )
@@ -273,7 +271,7 @@ def test_client_registered_for_dpop_must_send_proofs(live_server, web_client, ag
         ).scalar_one()
         row.software = {**(row.software or {}), "dpop_bound_access_tokens": True}
         db.session.commit()
-    _refused(_token(live_server, web_client, agent, key=None), "invalid_dpop_proof")
+    assert_refused(_token(live_server, web_client, agent, key=None), 400, "invalid_dpop_proof")
     assert _token(live_server, web_client, agent).status_code == 200
 
 
@@ -285,10 +283,11 @@ def test_server_nonces(database_url, tmp_path, mailbox):
         url = f"{live.url}/token"
         data = {"grant_type": "client_credentials"}
         first = _post(live, "/token", client, data, KEY.proof("POST", url))
-        _refused(first, "use_dpop_nonce")
+        assert_refused(first, 400, "use_dpop_nonce")
         nonce = first.headers["DPoP-Nonce"]
-        _refused(
+        assert_refused(
             _post(live, "/token", client, data, KEY.proof("POST", url, nonce="1.forged")),
+            400,
             "use_dpop_nonce",
         )
         good = _post(live, "/token", client, data, KEY.proof("POST", url, nonce=nonce))
@@ -299,8 +298,6 @@ def test_server_nonces(database_url, tmp_path, mailbox):
 def test_userinfo_asks_for_the_nonce(database_url, tmp_path, mailbox):
     """With nonces on, UserInfo answers a proof without one with 401 use_dpop_nonce."""
     with serve(database_url, tmp_path / "instance", mailbox, DPOP_NONCE=True) as live:
-        from tests.factories import PASSWORD, make_customer
-
         customer = make_customer(live.app, email="nonce@example.com")
         client = register(live, name="Shop", client_type="web", redirect_uris=[WEB_REDIRECT])
         agent = UserAgent(live.url, email=customer.email, password=PASSWORD)
@@ -311,7 +308,7 @@ def test_userinfo_asks_for_the_nonce(database_url, tmp_path, mailbox):
         access = token["access_token"]
         userinfo = f"{live.url}/userinfo"
         without = _userinfo(live, access, "DPoP", KEY.proof("GET", userinfo, access_token=access))
-        _refused(without, "use_dpop_nonce", 401)
+        assert_refused(without, 401, "use_dpop_nonce")
         assert 'error="use_dpop_nonce"' in without.headers["WWW-Authenticate"]
         fresh = without.headers["DPoP-Nonce"]
         proof = KEY.proof("GET", userinfo, access_token=access, nonce=fresh)
@@ -327,6 +324,3 @@ def test_rsa_proofs_are_accepted(live_server):
         response = _post(live_server, "/token", client, {"grant_type": "client_credentials"}, proof)
         assert response.status_code == 200, response.text
         assert jwt_parts(response.json()["access_token"])[1]["cnf"] == {"jkt": key.jkt}
-
-
-__all__ = ["NATIVE_REDIRECT"]

@@ -16,7 +16,7 @@ from tests.factories import PASSWORD
 from tests.live import LiveServer, serve
 from tests.oauth.agent import UserAgent
 from tests.oauth.conftest import WEB_REDIRECT, Registered, register
-from tests.oauth.support import TIMEOUT, answer, exchange
+from tests.oauth.support import TIMEOUT, answer, assert_refused, exchange
 
 URN = "urn:ietf:params:oauth:request_uri:"
 
@@ -45,12 +45,6 @@ def push(live: LiveServer, client: Registered, params: dict[str, str]) -> reques
 def _front(live: LiveServer, client: Registered, request_uri: str, **extra: str) -> str:
     query = {"client_id": client.client_id, "request_uri": request_uri, **extra}
     return f"{live.url}/authorize?{urlencode(query)}"
-
-
-def _refused(response: requests.Response, status: int, error: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"] == error
-    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_discovery_advertises_par(live_server):
@@ -151,7 +145,7 @@ def test_push_needs_client_authentication(live_server, web_client):
     response = requests.post(
         f"{live_server.url}/par", data=params, auth=(web_client.client_id, "wrong"), timeout=10
     )
-    _refused(response, 401, "invalid_client")
+    assert_refused(response, 401, "invalid_client")
 
 
 @pytest.mark.parametrize(
@@ -171,7 +165,7 @@ def test_pushed_request_is_checked_like_authorize(live_server, web_client, chang
     params, _ = _params(web_client)
     params.update(change)
     response = push(live_server, web_client, {k: v for k, v in params.items() if v})
-    _refused(response, 400, error)
+    assert_refused(response, 400, error)
     assert "Location" not in response.headers
 
 
@@ -183,7 +177,7 @@ def test_public_client_pushes_with_pkce(live_server, native_client, agent):
     callback = agent.go(_front(live_server, native_client, pushed.json()["request_uri"]))
     assert exchange(live_server, native_client, callback, verifier).status_code == 200
     del params["code_challenge"], params["code_challenge_method"]
-    _refused(push(live_server, native_client, params), 400, "invalid_request")
+    assert_refused(push(live_server, native_client, params), 400, "invalid_request")
 
 
 def test_server_wide_requirement_refuses_plain_requests(database_url, tmp_path, mailbox):

@@ -13,6 +13,7 @@ from idp.extensions import db
 from idp.services import clients
 from tests.live import LiveServer
 from tests.oauth.conftest import WEB_REDIRECT, Registered, register
+from tests.oauth.support import assert_refused
 from tests.oauth.test_code_flow import authorize, discover, verify_id_token
 
 WEB_METADATA = {
@@ -64,12 +65,6 @@ def registered_web(live: LiveServer, **changes: object) -> dict:
 
 def as_registered(body: dict) -> Registered:
     return Registered(body["client_id"], body.get("client_secret"), body["redirect_uris"][0])
-
-
-def assert_refused(response: requests.Response, status: int, error: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"] == error
-    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_discovery_names_the_registration_endpoint(live_server):
