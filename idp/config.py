@@ -241,6 +241,24 @@ SETTINGS: tuple[Setting, ...] = (
         example="86400",
     ),
     Setting(
+        "JWKS_FETCH_TIMEOUT",
+        3,
+        "Seconds idp waits for a client's jwks_uri (private_key_jwt), connection and body "
+        "together; a slower answer fails the client's authentication.",
+        int,
+        check=positive,
+        example="3",
+    ),
+    Setting(
+        "JWKS_CACHE_TTL",
+        300,
+        "Seconds a JWK Set fetched from a client's jwks_uri is reused; an assertion naming an "
+        "unknown kid fetches it again sooner, at most once per 30 seconds.",
+        int,
+        check=positive,
+        example="300",
+    ),
+    Setting(
         "ID_TOKEN_LIFETIME",
         300,
         "Seconds an ID token is valid.",

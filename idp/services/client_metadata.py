@@ -34,8 +34,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app, has_app_context
 from joserfc.jwk import KeySet
 
+from idp import outbound
 from idp.errors import ValidationError
 from idp.models import ClientType
 from idp.models.client import PUBLIC_TYPES, loopback_without_port
@@ -192,6 +194,53 @@ def _validate_server_uri(uri: str, field: str) -> str:
     return uri
 
 
+def _issuer_on_loopback() -> bool:
+    """Whether this idp is itself a development setup on 127.0.0.1, [::1] or localhost."""
+    if not has_app_context():
+        return False
+    return urlsplit(current_app.config["ISSUER"]).hostname in outbound.LOOPBACK_HOSTS
+
+
+def validate_jwks_uri(uri: Any) -> str:
+    """RFC 7591 2 ``jwks_uri``: a URL idp fetches itself, so https, or http on a loopback host
+    (127.0.0.1, [::1], localhost) when the issuer is on loopback too; an IP literal must be
+    publicly routable, or loopback for a loopback host (``idp.outbound``). Host names are
+    resolved and checked at every fetch, by ``idp.oauth.client_keys``, which applies this rule
+    first: one rule at both doors."""
+    field = "jwks_uri"
+    scheme = _check_uri_text(uri, field)
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError as exc:
+        raise ValidationError({field: f"{uri} is not a valid URI"}) from exc
+    if scheme not in ("http", "https") or not uri.startswith(f"{scheme}://"):
+        raise ValidationError({field: f"{uri} must use https"})
+    host = parts.hostname
+    if not host:
+        raise ValidationError({field: f"{uri} must have a host"})
+    if "@" in parts.netloc:
+        raise ValidationError({field: f"{uri} must not have a user name or password"})
+    loopback = host in outbound.LOOPBACK_HOSTS
+    if loopback and not _issuer_on_loopback():
+        # A deployed idp fetching from its own machine reaches whatever listens there.
+        raise ValidationError(
+            {
+                field: f"{uri} names this machine; only an idp whose issuer is on loopback (a "
+                "development setup) fetches from it"
+            }
+        )
+    if scheme == "http" and not loopback:
+        raise ValidationError(
+            {field: f"{uri} must use https (http only on 127.0.0.1, [::1] or localhost)"}
+        )
+    if outbound.is_ip_literal(host):
+        problem = outbound.refused_address(host, loopback_host=loopback)
+        if problem is not None:
+            raise ValidationError({field: f"{uri}: {problem}, which idp does not fetch from"})
+    return uri
+
+
 def _validate_uri_list(uris: Any, client_type: str, field: str) -> list[str]:
     if isinstance(uris, str) or not isinstance(uris, Iterable):
         raise ValidationError({field: "must be a list of URIs"})
@@ -222,8 +271,11 @@ def _validate_scope(scope: Any) -> str:
     return " ".join(dict.fromkeys(tokens))
 
 
-def _validate_jwks(jwks: Any) -> dict[str, Any]:
-    """A public JWK Set: private or symmetric keys would be a secret handed to us in clear."""
+def validate_jwks(jwks: Any) -> dict[str, Any]:
+    """A public JWK Set: private or symmetric keys would be a secret handed to us in clear.
+
+    The same rule holds for a set fetched from ``jwks_uri`` (``idp.oauth.client_keys``): a
+    symmetric key published there would let anyone sign the client's assertions."""
     if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
         raise ValidationError({"jwks": 'must be a JWK Set: {"keys": [...]}'})
     for key in jwks["keys"]:
@@ -426,8 +478,8 @@ def _validate(client_type: str, values: dict[str, Any]) -> dict[str, Any]:
     jwks, jwks_uri = values["jwks"], values["jwks_uri"]
     if jwks and jwks_uri:
         raise ValidationError({"jwks": "give jwks or jwks_uri, not both (RFC 7591 2)"})
-    cleaned["jwks"] = _validate_jwks(jwks) if jwks else None
-    cleaned["jwks_uri"] = _validate_server_uri(jwks_uri, "jwks_uri") if jwks_uri else None
+    cleaned["jwks"] = validate_jwks(jwks) if jwks else None
+    cleaned["jwks_uri"] = validate_jwks_uri(jwks_uri) if jwks_uri else None
     if method == "private_key_jwt" and not (jwks or jwks_uri):
         raise ValidationError({"jwks": "private_key_jwt needs jwks or jwks_uri"})
 

@@ -8,6 +8,7 @@ made through the real services and pages. Each example then uses a fresh test cl
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from idp.extensions import db
 from idp.models import Customer
@@ -29,6 +31,10 @@ from tests.factories import PASSWORD, enroll_totp, make_customer
 from tests.helpers import login, submit
 from tests.hostile.checks import csrf_of
 
+# Hypothesis also caches (constants found in the source, Unicode tables) under ./.hypothesis;
+# those go to the temporary directory instead, unless HYPOTHESIS_STORAGE_DIRECTORY says where.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "idp-hypothesis")
 # database=None: no example database, so no .hypothesis/ directory is written into the repo.
 # deadline=None: a first request on a fresh app (templates, PostgreSQL) is slow once.
 _COMMON = {

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tests.hostile import strategies as hs
 
 # Printable ASCII without whitespace: what any HTTP stack passes through as one header token.
-# (Empty, whitespace-only and non-ASCII Basic credentials are a reported bug, tested apart.)
+# (Malformed Basic credentials have a test of their own in test_token.)
 TOKEN = hs.hostile_text(marker=False, max_size=200).map(
     lambda s: "".join(c for c in s if c.isascii() and c.isprintable() and not c.isspace()) or "x"
 )

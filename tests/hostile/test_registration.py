@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
@@ -129,6 +130,18 @@ def test_configuration(
         headers=bearer(token),
     )
     refused_unchanged(world, response, before)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_nul_in_configuration_path(world: World, method: str) -> None:
+    """/register/a%00b is the same 401 as any unknown client, on PostgreSQL too (a NUL once
+    reached PostgreSQL from here: a DataError, so a 500)."""
+    before = table_digests(world.app)
+    response = world.client().open(
+        "/register/a%00b", method=method, json=VALID, headers=bearer(world.registration_token)
+    )
+    refused_unchanged(world, response, before)
+    assert response.status_code == 401
 
 
 @given(document=documents())
