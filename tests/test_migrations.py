@@ -230,3 +230,60 @@ def test_dpop_and_resources_revisions_upgrade_rows_in_place(
         assert _client_names(db.engine) == ["Before"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_admin_records_revision_folds_existing_names(database_url: str, tmp_path: Path) -> None:
+    """0009 fills the folded name keys of customers made before it (so search finds them), leaves
+    their other columns alone, makes the audit log refuse edits in the database, and downgrades
+    to the customers as they were."""
+    app = make_app(database_url, tmp_path / "instance", None)
+    with app.app_context():
+        upgrade(revision="0008_client_profile")
+        with db.engine.begin() as conn:
+            for public_id, email, given, family in [
+                ("00000000-0000-4000-8000-000000000001", "eloise@example.com", "Éloïse", "DUPONT"),
+                ("00000000-0000-4000-8000-000000000002", "nameless@example.com", None, None),
+            ]:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO customer (public_id, email, email_normalized, email_verified,"
+                        " phone_verified, given_name, family_name, status, created_at, updated_at)"
+                        " VALUES (:pid, :email, :email, true, false, :given, :family, 'active',"
+                        " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                    ),
+                    {"pid": public_id, "email": email, "given": given, "family": family},
+                )
+        upgrade(revision="0009_admin_records")
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT email, given_name, given_key, family_key, merged_into_id FROM customer"
+                    " ORDER BY id"
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("eloise@example.com", "Éloïse", "eloise", "dupont", None),
+            ("nameless@example.com", None, None, None, None),
+        ]
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_entry (at, actor_kind, action) VALUES"
+                    " ('2026-01-01 00:00:00', 'cli', 'test')"
+                )
+            )
+        for statement in ("UPDATE audit_entry SET action = 'edited'", "DELETE FROM audit_entry"):
+            with db.engine.connect() as conn:
+                try:
+                    conn.execute(sa.text(statement))
+                except sa.exc.DBAPIError as exc:
+                    assert "never" in str(exc)
+                else:
+                    raise AssertionError(f"{statement} was allowed")
+        downgrade(revision="0008_client_profile")
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"admin_user", "audit_entry", "linked_account", "customer_merge"}.isdisjoint(tables)
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM customer")).scalar_one() == 2
+        db.session.remove()
+        db.engine.dispose()

@@ -1,4 +1,5 @@
-"""Driving tests/interop/rp.mjs, an openid-client relying party, over JSON lines on stdin/stdout.
+"""Driving the openid-client relying parties of tests/interop (rp.mjs, and fapi2.mjs for FAPI
+2.0) over JSON lines on stdin/stdout.
 
 Every read has a deadline, so a Node process that hangs or dies fails the test in seconds with
 its stderr attached, instead of blocking the run.
@@ -21,6 +22,7 @@ import pytest
 
 INTEROP = Path(__file__).parent
 SCRIPT = INTEROP / "rp.mjs"
+FAPI2_SCRIPT = INTEROP / "fapi2.mjs"
 SCOPE = "openid profile email phone address offline_access"
 READ_TIMEOUT = 15.0
 
@@ -71,13 +73,13 @@ class NodeRP:
 
 
 @contextmanager
-def start(settings: dict[str, Any]) -> Iterator[NodeRP]:
-    """Run ``node rp.mjs`` with ``settings``; always reap it, even when the test fails."""
+def start(settings: dict[str, Any], script: Path = SCRIPT) -> Iterator[NodeRP]:
+    """Run ``node script`` with ``settings``; always reap it, even when the test fails."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH: the openid-client interoperability tests need Node 20+")
     process = subprocess.Popen(
-        [node, str(SCRIPT), json.dumps(settings)],
+        [node, str(script), json.dumps(settings)],
         cwd=INTEROP,
         text=True,
         encoding="utf-8",
@@ -124,3 +126,24 @@ def run_code_flow(
         callback = go(first["authorization_url"])
         rp.send({"callback": tamper(callback)})
         return rp.read()
+
+
+def run_fapi2_flow(
+    settings: dict[str, Any],
+    register: Callable[[dict[str, Any]], dict[str, Any]],
+    go: Callable[[str], str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A login by fapi2.mjs: its keys, registered by ``register``, then the front channel.
+
+    Returns the public keys Node made and its last message, ``{"result": ...}`` or
+    ``{"error": ...}``; a refusal before the front channel (at ``/par``) is that error.
+    """
+    with start(settings, FAPI2_SCRIPT) as rp:
+        first = rp.read()
+        assert "keys" in first, first
+        rp.send({"client": register(first["keys"])})
+        step = rp.read()
+        if "authorization_url" not in step:
+            return first["keys"], step
+        rp.send({"callback": go(step["authorization_url"])})
+        return first["keys"], rp.read()
