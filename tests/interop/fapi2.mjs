@@ -71,6 +71,7 @@ async function loggingFetch(url, options) {
   exchanges.push({
     path: new URL(url).pathname,
     status: response.status,
+    client_assertion: options.body instanceof URLSearchParams && options.body.has("client_assertion"),
     proof: Boolean(proof),
     proof_nonce: proof ? jwtClaims(proof).nonce ?? null : null,
     dpop_nonce_header: response.headers.has("dpop-nonce"),

@@ -1,0 +1,1 @@
+"""The company's side: staff accounts and what only staff do (search, signals)."""
