@@ -36,8 +36,10 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     i18n.init_app(app)
     headers.init_app(app)
 
+    from idp.services import mail
     from idp.views import context
 
+    mail.init_app(app)  # before the views' context, which hands the same mailer to views
     context.init_app(app)
 
     from idp.oauth import server
@@ -59,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         registration,
         security,
     )
+    from idp.views import admin as admin_console
 
     errors.init_app(app)
     app.register_blueprint(auth.bp)
@@ -73,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     app.register_blueprint(security.bp)
     app.register_blueprint(passkeys.bp)
     app.register_blueprint(email_sign_in.bp)
+    app.register_blueprint(admin_console.bp)
 
     app.wsgi_app = wsgi.escape_query_bytes(app.wsgi_app)  # type: ignore[method-assign,assignment]
     if app.config["TRUSTED_PROXIES"]:

@@ -165,6 +165,22 @@ SETTINGS: tuple[Setting, ...] = (
         example="2592000",
     ),
     Setting(
+        "ADMIN_IDLE_TIMEOUT",
+        15 * 60,
+        "Seconds an admin console session lives without activity (OWASP ASVS 3.3.2).",
+        int,
+        check=positive,
+        example="900",
+    ),
+    Setting(
+        "ADMIN_SESSION_LIFETIME",
+        8 * 3600,
+        "Seconds an admin console session lives at most, active or not.",
+        int,
+        check=positive,
+        example="28800",
+    ),
+    Setting(
         "EMAIL_LINK_MAX_AGE",
         24 * 3600,
         "Seconds an email verification link stays valid.",
@@ -354,6 +370,15 @@ SETTINGS: tuple[Setting, ...] = (
         "TRUSTED_BROWSER_LIFETIME",
         30 * 24 * 3600,
         "Seconds a browser remembered after a second factor may skip it.",
+        int,
+        check=positive,
+        example="2592000",
+    ),
+    Setting(
+        "MERGE_UNDO_WINDOW",
+        30 * 24 * 3600,
+        "Seconds during which a merge of two customer records can still be undone exactly; "
+        "after that the absorbed record stays an alias for good.",
         int,
         check=positive,
         example="2592000",

@@ -29,10 +29,12 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ERROR_TEXT = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$")
 # Written by every request of a signed-in browser, at most once a minute (sessions.TOUCH_INTERVAL):
 # a page view, not a change the request made.
-TOUCHED = {"browser_session": {"last_seen_at", "expires_at"}}
+TOUCHED = {"browser_session": {"last_seen_at", "expires_at"}, "admin_session": {"last_seen_at"}}
 # The audit log: refusals of credentials and codes are recorded on purpose (a failed sign-in,
 # a rejected device code), so tests that send those name this table as allowed to grow.
 EVENTS = "login_event"
+# The staff audit log: a refused staff sign-in or code is written there on purpose.
+AUDIT = "audit_entry"
 
 
 def assert_not_5xx(response: TestResponse) -> None:

@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,10 +25,12 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from idp.extensions import db
 from idp.models import Customer
-from idp.services import RequestMeta, clients, sessions
+from idp.services import RequestMeta, clients, sessions, totp
+from idp.services.admin import console_sessions, staff
+from idp.services.audit import Actor
 from idp.views import context
 from tests.conftest_support import isolated_database, make_app
-from tests.factories import PASSWORD, enroll_totp, make_customer
+from tests.factories import PASSWORD, enroll_totp, make_customer, totp_code, totp_settings
 from tests.helpers import login, submit
 from tests.hostile.checks import csrf_of
 
@@ -95,6 +98,7 @@ class World:
     user_code: str  # a pending device request's user code
     pending_mfa: str  # Flask session cookie of a sign-in waiting for its second step
     email_code: str  # Flask session cookie of a browser waiting for an emailed code
+    admin_id: str  # a staff account (role admin) with its authenticator app set up
 
     def __repr__(self) -> str:
         return "world"
@@ -126,6 +130,28 @@ class World:
         browser = self.client()
         browser.set_cookie(self.app.config["IDP_SESSION_COOKIE"], raw)
         return browser
+
+    def console(self, *, second_factor: bool = True) -> FlaskClient:
+        """A fresh browser with a console session of its own: both factors proven, or only the
+        password (``second_factor=False``), waiting for its code."""
+        with self.app.app_context():
+            admin = staff.get(self.admin_id)
+            raw, row = console_sessions.start(
+                admin, meta=RequestMeta(), policy=admin_guard_policy(self.app)
+            )
+            if second_factor:
+                console_sessions.second_factor_done(row)
+            db.session.commit()
+        browser = self.client()
+        browser.set_cookie("idp_admin", raw, path="/admin")
+        return browser
+
+
+def admin_guard_policy(app: Flask) -> console_sessions.ConsolePolicy:
+    return console_sessions.ConsolePolicy(
+        idle=timedelta(seconds=app.config["ADMIN_IDLE_TIMEOUT"]),
+        absolute=timedelta(seconds=app.config["ADMIN_SESSION_LIFETIME"]),
+    )
 
 
 def _register(**kwargs: object) -> App:
@@ -222,7 +248,21 @@ def _build(app: Flask) -> World:
         user_code=device_answer.get_json()["user_code"],
         pending_mfa=_flask_session(app, waiting),
         email_code=_flask_session(app, emailed),
+        admin_id=_admin(app),
     )
+
+
+def _admin(app: Flask) -> str:
+    with app.app_context():
+        admin = staff.create(
+            email="staff@company.example", role="admin", password=PASSWORD, actor=Actor.cli()
+        )
+        db.session.commit()
+        settings = totp_settings(app)
+        secret = totp.enrollment(admin, settings).secret
+        assert totp.confirm(admin, totp_code(secret, -1), settings) is not None
+        db.session.commit()
+        return admin.public_id
 
 
 @pytest.fixture(scope="module")

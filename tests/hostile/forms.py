@@ -27,7 +27,8 @@ ATTACKS = ("fields", "fields", "fields", "raw", "body", "huge", "query")
 class Form:
     url: str
     fields: dict[str, str]
-    # anonymous, signed_in, pending_mfa (password done, code next) or email_code (mail sent)
+    # anonymous, signed_in, pending_mfa (password done, code next), email_code (mail sent),
+    # console (a staff session, both factors) or console_pending (staff password only)
     state: str = "anonymous"
     page: str | None = None  # where the form is shown, when not at ``url``
     query: tuple[str, ...] = ()  # parameters the page itself reads
@@ -50,6 +51,10 @@ def browser_for(world: World, state: str) -> FlaskClient:
         return world.client(world.pending_mfa)
     if state == "email_code":
         return world.client(world.email_code)
+    if state == "console":
+        return world.console()
+    if state == "console_pending":
+        return world.console(second_factor=False)
     assert state == "anonymous", state
     return world.client()
 

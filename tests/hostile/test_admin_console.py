@@ -1,0 +1,97 @@
+"""Hostile input at the admin console: the staff sign-in, its second step, sign-out and the
+audit log, anonymous, half signed in and signed in. Pages or local redirects, never a 5xx or an
+unescaped value, and no row written but the audit entry of a refused sign-in or code."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.hostile import strategies as hs
+from tests.hostile.checks import AUDIT, assert_page_or_redirect, rows_unchanged
+from tests.hostile.conftest import FEWER, World
+from tests.hostile.forms import Form, attack
+
+ROUTES = {
+    "/admin",
+    "/admin/",
+    "/admin/login",
+    "/admin/second-factor",
+    "/admin/logout",
+    "/admin/audit",
+}
+PAGES = ("/admin", "/admin/", "/admin/audit", "/admin/second-factor", "/admin/login")
+AUDIT_QUERY = {
+    "before": "1",
+    "action": "x",
+    "target_kind": "customer",
+    "target_id": "x",
+    "actor_id": "x",
+}
+
+FORMS = [
+    Form(
+        "/admin/login",
+        {"email": "staff@company.example", "password": "not the password", "next": "/admin/"},
+        query=("next",),
+        refusal_writes=frozenset({AUDIT}),
+    ),
+    Form(
+        "/admin/second-factor",
+        {"code": "000000"},
+        state="console_pending",
+        query=("next",),
+        refusal_writes=frozenset({AUDIT}),
+    ),
+    # Signed-out browsers meet the same form: the page sends them to the sign-in.
+    Form("/admin/second-factor", {"code": "000000"}, query=("next",)),
+    # A real token would sign the browser out: only forged ones are sent.
+    Form("/admin/logout", {}, state="console", page="/admin/", real_token=False),
+]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=str)
+@FEWER
+@given(data=st.data())
+def test_form(world: World, form: Form, data: st.DataObject) -> None:
+    attack(world, form, data)
+
+
+@FEWER
+@given(
+    path=st.sampled_from(PAGES),
+    state=st.sampled_from(["anonymous", "console_pending", "console"]),
+    query=hs.params(AUDIT_QUERY),
+)
+def test_pages(world: World, path: str, state: str, query: list[tuple[str, str]]) -> None:
+    """Every console page with a hostile query, in every state of a staff browser."""
+    browser = {
+        "anonymous": world.client,
+        "console_pending": lambda: world.console(second_factor=False),
+        "console": world.console,
+    }[state]()
+    with rows_unchanged(world.app):
+        assert_page_or_redirect(browser.get(path, query_string=query))
+
+
+@given(query=hs.raw_query(list(AUDIT_QUERY)))
+def test_raw_query_bytes(world: World, query: bytes) -> None:
+    browser = world.console()
+    with rows_unchanged(world.app):
+        response = browser.get("/admin/audit", environ_overrides={"QUERY_STRING": hs.latin1(query)})
+        assert_page_or_redirect(response)
+        assert response.status_code == 200
+
+
+@given(cookie=hs.values(marker=False))
+def test_forged_console_cookie(world: World, cookie: str) -> None:
+    """A made-up console cookie is no session: the sign-in page, nothing written."""
+    browser = world.client()
+    browser.set_cookie(
+        "idp_admin", cookie.replace("\r", "").replace("\n", "")[:4000], path="/admin"
+    )
+    with rows_unchanged(world.app):
+        response = browser.get("/admin/audit")
+        assert_page_or_redirect(response)
+        assert response.status_code == 302
