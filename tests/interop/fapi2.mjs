@@ -48,14 +48,17 @@ async function publicJwk(key) {
 }
 
 function describe(error) {
+  // oauth4webapi puts the server's error code in `error` (JSON body), or the parsed
+  // WWW-Authenticate challenges in `cause` (RFC 6750 3, RFC 9449 7.1).
+  const challenge = Array.isArray(error.cause) ? error.cause[0] : undefined;
   return {
     name: error.name,
     code: error.code ?? null,
     message: error.message,
-    // oauth4webapi puts the server's error code here (body or WWW-Authenticate).
-    error: error.error ?? null,
+    error: error.error ?? challenge?.parameters?.error ?? null,
+    scheme: challenge?.scheme ?? null,
     status: error.status ?? null,
-    cause: error.cause?.message ?? null,
+    cause: challenge ? null : error.cause?.message ?? null,
   };
 }
 
@@ -71,7 +74,8 @@ async function loggingFetch(url, options) {
   exchanges.push({
     path: new URL(url).pathname,
     status: response.status,
-    client_assertion: options.body instanceof URLSearchParams && options.body.has("client_assertion"),
+    client_assertion:
+      options.body instanceof URLSearchParams && options.body.has("client_assertion"),
     proof: Boolean(proof),
     proof_nonce: proof ? jwtClaims(proof).nonce ?? null : null,
     dpop_nonce_header: response.headers.has("dpop-nonce"),
@@ -141,7 +145,10 @@ async function main() {
   const tokenParams = settings.token_resource ? { resource: settings.token_resource } : undefined;
   const tokens = await client.authorizationCodeGrant(
     config, new URL(callback),
-    { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true },
+    {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+      idTokenExpected: true,
+    },
     tokenParams, atToken,
   );
   const claims = tokens.claims();

@@ -121,8 +121,7 @@ def paths(exchanges: list[dict[str, Any]]) -> list[str]:
     ids=[f"{profile}-{n}" for profile in PROFILES for n in ("no-nonce", "nonce")],
 )
 def test_fapi2_sign_in(bank):
-    """PAR + private_key_jwt + DPoP through openid-client: tokens bound to Node's key, UserInfo,
-    introspection and a refresh; with nonces, openid-client answers use_dpop_nonce itself."""
+    """PAR, private_key_jwt and DPoP (and its nonces) give tokens bound to Node's DPoP key."""
     keys, message = bank.sign_in()
     result = result_of(message)
     jkt = thumbprint(keys["dpop_jwk"])
@@ -176,9 +175,7 @@ def test_fapi2_sign_in(bank):
 
 @each_profile()
 def test_resource_indicators(bank, subtests):
-    """RFC 8707 through openid-client: a registered API becomes the token's aud, at /par or at
-    /token; UserInfo refuses that token; an API not registered, or wider than the code's, is
-    invalid_target."""
+    """A registered API becomes the token's aud; one not registered (or widening) is refused."""
     for where, extra in [("par", {"resource": [ORDERS]}), ("token", {"token_resource": ORDERS})]:
         with subtests.test(f"registered resource at {where}"):
             _, message = bank.sign_in(**extra)
@@ -212,8 +209,7 @@ def test_resource_indicators(bank, subtests):
 
 @each_profile()
 def test_profile_violations_are_refused(bank, subtests):
-    """Without PAR: invalid_request at /authorize; without DPoP: invalid_dpop_proof (or, for a
-    code bound at /par, invalid_grant); a client secret: invalid_client."""
+    """Not pushed, no DPoP proof, or a client secret: openid-client reports idp's refusal."""
     with subtests.test("plain authorization request, not pushed"):
         _, message = bank.sign_in(par=False)
         error = refusal(message)
