@@ -14,6 +14,9 @@ from tests.hostile.conftest import FEWER, World
 from tests.hostile.forms import Form, attack
 
 ROUTES = {
+    "/admin/staff",
+    "/admin/staff/<public_id>/role",
+    "/admin/staff/<public_id>/disable",
     "/admin",
     "/admin/",
     "/admin/login",
@@ -21,7 +24,14 @@ ROUTES = {
     "/admin/logout",
     "/admin/audit",
 }
-PAGES = ("/admin", "/admin/", "/admin/audit", "/admin/second-factor", "/admin/login")
+PAGES = (
+    "/admin",
+    "/admin/",
+    "/admin/audit",
+    "/admin/second-factor",
+    "/admin/login",
+    "/admin/staff",
+)
 AUDIT_QUERY = {
     "before": "1",
     "action": "x",
@@ -46,6 +56,15 @@ FORMS = [
     ),
     # Signed-out browsers meet the same form: the page sends them to the sign-in.
     Form("/admin/second-factor", {"code": "000000"}, query=("next",)),
+    Form(
+        "/admin/staff",
+        {"email": "new@company.example", "role": "viewer"},
+        state="console",
+        success_writes=frozenset({"admin_user", AUDIT}),
+    ),
+    # A role or a reason for an unknown account, or for one's own: refused, nothing written.
+    Form("/admin/staff/nobody/role", {"role": "viewer"}, state="console", page="/admin/staff"),
+    Form("/admin/staff/nobody/disable", {"reason": "x"}, state="console", page="/admin/staff"),
     # A real token would sign the browser out: only forged ones are sent.
     Form("/admin/logout", {}, state="console", page="/admin/", real_token=False),
 ]
