@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import limits
+import phonenumbers
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -89,6 +90,13 @@ def redis_url(value: str | None) -> str | None:
     if parts.scheme not in {"redis", "rediss", "unix"} or not (parts.netloc or parts.path):
         return "must be a redis://, rediss:// or unix:// URL"
     return None
+
+
+def phone_region(value: str) -> str | None:
+    """A region phonenumbers has metadata for: national numbers are read in it."""
+    if value in phonenumbers.SUPPORTED_REGIONS:
+        return None
+    return "must be a region code in capitals, such as FR, BE or US"
 
 
 def mail_address(value: str) -> str | None:
@@ -241,6 +249,14 @@ SETTINGS: tuple[Setting, ...] = (
         example="fr",
     ),
     Setting(
+        "PHONE_REGION",
+        "FR",
+        "Region whose national format a phone number without a country code is read in, when "
+        "staff search customers by phone (06 12 34 56 78 is +33 6 12 34 56 78 in FR).",
+        check=phone_region,
+        example="BE",
+    ),
+    Setting(
         "KEY_ENCRYPTION_KEY",
         None,
         "32 random bytes, URL-safe base64, that encrypt signing "
@@ -382,6 +398,31 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         check=positive,
         example="2592000",
+    ),
+    Setting(
+        "AT_RISK_MIN_ACTIVITY",
+        3,
+        "Usage signals: a customer active at least this many times in the period before the "
+        "silence counts as at risk once silent.",
+        int,
+        check=positive,
+        example="3",
+    ),
+    Setting(
+        "AT_RISK_SILENT_DAYS",
+        30,
+        "Usage signals: days without any activity after which an active customer is at risk.",
+        int,
+        check=positive,
+        example="30",
+    ),
+    Setting(
+        "AT_RISK_PERIOD_DAYS",
+        90,
+        "Usage signals: the days before the silence in which a customer's activity is counted.",
+        int,
+        check=positive,
+        example="90",
     ),
     Setting(
         "EMAIL_SIGN_IN_LIFETIME",

@@ -18,6 +18,6 @@ def _console_globals() -> dict[str, object]:
 
 
 # The pages register their routes on ``bp`` when imported.
-from idp.views.admin import audit_log, auth, home, staff_pages  # noqa: E402
+from idp.views.admin import audit_log, auth, home, signals_page, staff_pages  # noqa: E402
 
-__all__ = ["audit_log", "auth", "bp", "home", "staff_pages"]
+__all__ = ["audit_log", "auth", "bp", "home", "signals_page", "staff_pages"]
