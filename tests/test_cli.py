@@ -76,6 +76,8 @@ def test_customers_create_and_list(migrated: str, tmp_path: Path) -> None:
             "email": "Zoe@example.com",
             "email_verified": True,
             "name": "Zoé Durand",
+            "phone": "+33612345678",
+            "phone_verified": True,
             "status": "active",
             "created_at": rows[0]["created_at"],
         }

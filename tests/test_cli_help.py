@@ -56,14 +56,45 @@ def test_help_without_a_script_info_writes_no_secret_key(tmp_path: Path, monkeyp
     assert (instance / "secret_key").exists() == before
 
 
-def test_flask_internals_are_hidden() -> None:
-    """No -A/--app, -e/--env-file, --debug, run, shell or routes: they mean nothing here."""
-    output = CliRunner().invoke(main, ["--help"]).output
-    for internal in ("--app", "--env-file", "--debug", " run ", " shell ", " routes "):
-        assert internal not in output
-    assert {"customers", "clients", "keys", "demo", "db"} <= set(
+def _resolve(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
+    return command
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) or "idp" for p in COMMANDS])
+def test_flask_internals_are_hidden(path: tuple[str, ...]) -> None:
+    """No -A/--app, -e/--env-file, --debug option and no run, shell or routes command in any
+    help: they mean nothing to an operator."""
+    output = CliRunner().invoke(main, [*path, "--help"]).output
+    for internal in ("--app", "--env-file", "-e,", "-A,", "--debug"):
+        assert internal not in output, output
+    command = _resolve(path)
+    if isinstance(command, click.Group):
+        listed = set(command.list_commands(click.Context(command)))
+        assert not listed & {"run", "shell", "routes"}
+        assert not any(f"  {name} " in output for name in ("run", "shell", "routes")), output
+
+
+def test_every_family_is_listed() -> None:
+    """The top-level help names each family of commands, staff accounts included."""
+    assert {"customers", "clients", "admins", "keys", "demo", "db"} <= set(
         main.list_commands(click.Context(main))
     )
+    output = CliRunner().invoke(main, ["admins", "--help"]).output
+    for command in ("create", "list", "disable", "set-role"):
+        assert f"  {command} " in output, output
+
+
+def test_admins_create_help_explains_the_password_and_roles() -> None:
+    """`idp admins create --help` lists the roles and how the password is given."""
+    output = CliRunner().invoke(main, ["admins", "create", "--help"]).output
+    assert "[admin|support|viewer]" in output or "[viewer|support|admin]" in output
+    assert "--password-stdin" in output and "--json" in output
 
 
 def test_bad_setting_stops_a_command_with_its_message(monkeypatch, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The ``idp`` command: ``idp db upgrade``, ``idp customers``, ``idp clients``, ``idp keys``,
-``idp demo``. Each family of commands lives in its own module.
+"""The ``idp`` command: ``idp db upgrade``, ``idp customers``, ``idp clients``, ``idp admins``,
+``idp keys``, ``idp demo``. Each family of commands lives in its own module and prints through
+``idp.cli.output`` (tables for people, ``--json`` for scripts).
 
 A plain Click group, not Flask's ``FlaskGroup``: an operator has no use for ``--app``,
 ``--env-file``, ``run`` or ``shell``, and listing commands must not build the app (building it
@@ -11,6 +12,7 @@ below only when the command really runs.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -38,19 +40,24 @@ def main(ctx: click.Context) -> None:
         ctx.obj = ScriptInfo(create_app=_app_factory, set_debug_flag=False)
 
 
-def fail(error: ValidationError) -> None:
-    """Print a service's field errors the way a shell user reads them, and exit 1."""
+def fail(error: ValidationError) -> NoReturn:
+    """Print a service's field errors the way a shell user reads them, and exit 1.
+
+    1, not Click's 2: 2 means the command line itself was wrong (an unknown option, a missing
+    argument), 1 that the values were refused, so a script can tell the two apart.
+    """
     for field, message in error.errors.items():
         click.echo(f"error: {field}: {message}", err=True)
     sys.exit(1)
 
 
 def _register() -> None:
-    from idp.cli import clients, customers, database, demo, keys
+    from idp.cli import admins, clients, customers, database, demo, keys
 
     main.add_command(database.db_group)
     main.add_command(clients.clients_group)
     main.add_command(customers.customers_group)
+    main.add_command(admins.admins_group)
     main.add_command(demo.demo)
     main.add_command(keys.keys_group)
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from idp.cli import fail
+from idp.cli import fail, output
 from idp.errors import ValidationError
 from idp.extensions import db
 from idp.models import Client, ClientType
@@ -29,6 +29,7 @@ GRANT_NAMES = {
     "device_code": clients.DEVICE_CODE,
 }
 GRANT_HELP = f"One of {', '.join(GRANT_NAMES)}; repeat for several."
+SHORT_GRANTS = {full: short for short, full in GRANT_NAMES.items()}
 
 
 def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
@@ -175,12 +176,25 @@ def create_client(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @with_appcontext
 def list_clients(as_json: bool) -> None:
-    """Every client: id, type, name."""
-    for client in clients.list_clients():
-        if as_json:
-            click.echo(json.dumps(describe(client)))
-        else:
-            click.echo(f"{client.client_id}  {client.client_type:<8}  {client.name}")
+    """Every client: id, name, type, grants, created."""
+    every = clients.list_clients()
+    if as_json:
+        output.json_lines(describe(client) for client in every)
+        return
+    output.table(
+        ("CLIENT ID", "NAME", "TYPE", "GRANTS", "CREATED"),
+        (
+            (
+                c.client_id,
+                c.name,
+                c.client_type,
+                [SHORT_GRANTS.get(g, g) for g in c.grant_types],
+                c.created_at,
+            )
+            for c in every
+        ),
+        empty="No clients.",
+    )
 
 
 @clients_group.command("show")
@@ -308,15 +322,19 @@ def update_client(
 @clients_group.command("delete")
 @click.argument("client_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @with_appcontext
-def delete_client(client_id: str, yes: bool) -> None:
+def delete_client(client_id: str, yes: bool, as_json: bool) -> None:
     """Remove a client: it can no longer sign anyone in nor get tokens."""
     client = _load(client_id)
     if not yes:
         click.confirm(f"Delete client {client.name} ({client.client_id})?", abort=True)
     clients.delete(client)
     db.session.commit()
-    click.echo(f"deleted {client_id}")
+    if as_json:
+        output.json_object({"client_id": client_id, "deleted": True})
+    else:
+        click.echo(f"deleted {client_id}")
 
 
 @clients_group.command("registration-token")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import click
@@ -10,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from idp import config
-from idp.cli import fail
+from idp.cli import fail, output
 from idp.errors import ValidationError
 from idp.extensions import db
 from idp.models.types import utcnow
@@ -32,23 +31,37 @@ def _date(value: datetime | None) -> str | None:
 def list_keys(as_json: bool) -> None:
     """Every key: kid, alg, state (next, active, retired, expired) and its dates."""
     now = utcnow()
-    for key in keys.list_keys():
-        row = {
-            "kid": key.kid,
-            "alg": key.alg,
-            "state": str(key.state(now)),
-            "created_at": _date(key.created_at),
-            "activates_at": _date(key.activates_at),
-            "retired_at": _date(key.retired_at),
-            "expires_at": _date(key.expires_at),
-        }
-        if as_json:
-            click.echo(json.dumps(row))
-        else:
-            click.echo(
-                f"{key.kid}  {key.alg}  {row['state']:<7}  activates {row['activates_at']}"
-                f"  retires {row['retired_at'] or '-'}  expires {row['expires_at'] or '-'}"
+    every = keys.list_keys()
+    if as_json:
+        output.json_lines(
+            {
+                "kid": key.kid,
+                "alg": key.alg,
+                "state": str(key.state(now)),
+                "created_at": _date(key.created_at),
+                "activates_at": _date(key.activates_at),
+                "retired_at": _date(key.retired_at),
+                "expires_at": _date(key.expires_at),
+            }
+            for key in every
+        )
+        return
+    output.table(
+        ("KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "RETIRES", "EXPIRES"),
+        (
+            (
+                key.kid,
+                key.alg,
+                str(key.state(now)),
+                key.created_at,
+                key.activates_at,
+                key.retired_at,
+                key.expires_at,
             )
+            for key in every
+        ),
+        empty="No signing keys: `idp keys rotate` makes the first ones.",
+    )
 
 
 @keys_group.command("rotate")
@@ -63,8 +76,9 @@ def list_keys(as_json: bool) -> None:
     "once, but stays in the JWKS until the tokens it signed expire. Without it the new key is "
     "published IDP_KEY_PUBLISH_AHEAD seconds before it signs.",
 )
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per new key.")
 @with_appcontext
-def rotate(alg: str, immediately: bool) -> None:
+def rotate(alg: str, immediately: bool, as_json: bool) -> None:
     """Add a new signing key that takes over from the current one; prints its kid."""
     settings = current_app.config
     publish_ahead = timedelta(seconds=0 if immediately else settings["KEY_PUBLISH_AHEAD"])
@@ -85,5 +99,10 @@ def rotate(alg: str, immediately: bool) -> None:
         fail(exc)
         return
     db.session.commit()
+    if as_json:
+        output.json_lines(
+            {"kid": k.kid, "alg": k.alg, "activates_at": _date(k.activates_at)} for k in created
+        )
+        return
     for key in created:
         click.echo(f"{key.kid}  {key.alg}  signs from {_date(key.activates_at)}")

@@ -21,7 +21,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import render_template
+from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 
 from idp import security
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from idp.models import Customer
 
 log = logging.getLogger(__name__)
+
+EXTENSION = "idp.mail"
 
 
 @dataclass(frozen=True)
@@ -122,3 +124,24 @@ def send_to_customer(
     with force_locale(customer.locale or "en"):
         body = render_template(f"mail/{template}.txt", customer=customer, **context)
         mailer.send_later(customer.email, str(subject), body)
+
+
+def init_app(app: Flask) -> None:
+    """Build the app's mailer from its settings; views and commands both reach it by
+    ``mailer()``, so no command needs to import a view for it."""
+    cfg = app.config
+    smtp = None
+    if cfg["SMTP_HOST"]:
+        smtp = SmtpSettings(
+            host=cfg["SMTP_HOST"],
+            port=cfg["SMTP_PORT"],
+            username=cfg["SMTP_USERNAME"],
+            password=cfg["SMTP_PASSWORD"],
+            starttls=cfg["SMTP_STARTTLS"],
+        )
+    app.extensions[EXTENSION] = Mailer(cfg["MAIL_FROM"], smtp, Path(app.instance_path) / "outbox")
+
+
+def mailer(app: Flask | None = None) -> Mailer:
+    """The mailer of ``app``, or of the current app."""
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -16,12 +15,12 @@ from werkzeug.wrappers import Response
 from idp import config as config_module
 from idp.errors import Throttled
 from idp.models import BrowserSession, Customer
-from idp.services import RequestMeta, attempts, mfa, sessions
+from idp.services import RequestMeta, attempts, mail, mfa, sessions
 from idp.services.accounts import LinkSettings
 from idp.services.attempts import CodeLimits
 from idp.services.authentication import LoginLimits
 from idp.services.events import EventTag
-from idp.services.mail import Mailer, SmtpSettings
+from idp.services.mail import Mailer
 from idp.services.throttle import Throttle
 from idp.services.totp import TotpSettings
 
@@ -31,20 +30,13 @@ T = TypeVar("T")
 
 def init_app(app: Flask) -> None:
     cfg = app.config
-    smtp = None
-    if cfg["SMTP_HOST"]:
-        smtp = SmtpSettings(
-            host=cfg["SMTP_HOST"],
-            port=cfg["SMTP_PORT"],
-            username=cfg["SMTP_USERNAME"],
-            password=cfg["SMTP_PASSWORD"],
-            starttls=cfg["SMTP_STARTTLS"],
-        )
     app.extensions[EXTENSION] = {
         "throttle": Throttle(
             cfg["REDIS_URL"] or "memory://", namespace=cfg.get("THROTTLE_NAMESPACE", "idp")
         ),
-        "mailer": Mailer(cfg["MAIL_FROM"], smtp, Path(app.instance_path) / "outbox"),
+        # The same object as ``mail.mailer(app)``, still found here by code that looks for it
+        # under this key (the test helpers that wait for queued mail).
+        "mailer": mail.mailer(app),
     }
     https = config_module.is_https(cfg)
     cfg["IDP_SESSION_COOKIE"] = "__Host-idp_session" if https else "idp_session"
@@ -63,7 +55,7 @@ def throttle() -> Throttle:
 
 
 def mailer() -> Mailer:
-    return _ext("mailer")  # type: ignore[no-any-return]
+    return mail.mailer()
 
 
 def link_settings() -> LinkSettings:
