@@ -14,6 +14,11 @@ from tests.hostile.conftest import FEWER, World
 from tests.hostile.forms import Form, attack
 
 ROUTES = {
+    "/admin/clients",
+    "/admin/clients/new",
+    "/admin/clients/<client_id>",
+    "/admin/clients/<client_id>/rotate-secret",
+    "/admin/clients/<client_id>/delete",
     "/admin/signals",
     "/admin/signals/<name>.csv",
     "/admin/staff",
@@ -68,6 +73,21 @@ FORMS = [
     # A role or a reason for an unknown account, or for one's own: refused, nothing written.
     Form("/admin/staff/nobody/role", {"role": "viewer"}, state="console", page="/admin/staff"),
     Form("/admin/staff/nobody/disable", {"reason": "x"}, state="console", page="/admin/staff"),
+    Form(
+        "/admin/clients/new",
+        {
+            "name": "Shop",
+            "client_type": "web",
+            "redirect_uris": "https://shop.example/cb",
+            "grant_types": "authorization_code",
+            "scope": "openid",
+        },
+        state="console",
+        success_writes=frozenset({"client", AUDIT}),
+    ),
+    Form("/admin/clients/nobody", {"name": "x"}, state="console", page="/admin/clients"),
+    Form("/admin/clients/nobody/delete", {"reason": "x"}, state="console", page="/admin/clients"),
+    Form("/admin/clients/nobody/rotate-secret", {}, state="console", page="/admin/clients"),
     # A real token would sign the browser out: only forged ones are sent.
     Form("/admin/logout", {}, state="console", page="/admin/", real_token=False),
 ]

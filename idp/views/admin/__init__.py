@@ -18,6 +18,21 @@ def _console_globals() -> dict[str, object]:
 
 
 # The pages register their routes on ``bp`` when imported.
-from idp.views.admin import audit_log, auth, home, signals_page, staff_pages  # noqa: E402
+from idp.views.admin import (  # noqa: E402
+    audit_log,
+    auth,
+    clients_pages,
+    home,
+    signals_page,
+    staff_pages,
+)
 
-__all__ = ["audit_log", "auth", "bp", "home", "signals_page", "staff_pages"]
+__all__ = [
+    "audit_log",
+    "auth",
+    "bp",
+    "clients_pages",
+    "home",
+    "signals_page",
+    "staff_pages",
+]
