@@ -34,6 +34,7 @@ from idp.oauth import claims as claims_module
 from idp.oauth import lookup, profiles, signing
 from idp.oauth import resources as resource_indicators
 from idp.services import consent, mfa
+from idp.services.records import aliases
 
 INTERACTION_KEY = "idp_interaction"
 PROMPTS = {"none", "login", "consent", "select_account"}
@@ -307,7 +308,9 @@ def check_login(req: AuthRequest, browser_session: BrowserSession | None) -> Ste
         and time.time() - browser_session.auth_time.timestamp() > req.max_age
     ):
         reason = "max_age"
-    elif req.id_token_hint and req.id_token_hint.get("sub") != browser_session.customer.public_id:
+    elif req.id_token_hint and not aliases.names(
+        req.id_token_hint.get("sub"), browser_session.customer
+    ):
         reason = "id_token_hint names someone else"
     else:
         return None

@@ -13,6 +13,7 @@ from idp.models.types import utcnow
 from idp.oauth import issuance, signing
 from idp.services import events, tokens
 from idp.services.events import EventTag
+from idp.services.records import aliases
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -139,6 +140,12 @@ class Introspection(IntrospectionEndpoint):
             if bound:
                 # RFC 9449 6.2: the resource server checks the proof against this key.
                 answer["cnf"] = {"jkt": bound["jkt"]}
+            owner = token.access.customer
+            merged = aliases.merged_from(claims["sub"], owner) if owner is not None else []
+            if owner is not None and merged:
+                # Issued before a merge: the sub it names is now an alias of the survivor.
+                answer["sub"] = owner.public_id
+                answer["merged_from"] = merged
             return answer
         assert token.refresh is not None
         family = token.refresh.family

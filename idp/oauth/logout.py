@@ -17,6 +17,7 @@ from idp.extensions import db
 from idp.models import BrowserSession, Client, SessionClient
 from idp.oauth import signing
 from idp.services import clients
+from idp.services.records import aliases
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class LogoutRequest:
             session is not None
             and self.hint
             and self.hint.get("sid") == session.sid
-            and self.hint.get("sub") == session.customer.public_id
+            and aliases.names(self.hint.get("sub"), session.customer)
         )
 
     def as_params(self) -> dict[str, str]:

@@ -12,6 +12,7 @@ from idp.oauth import claims as claims_module
 from idp.oauth import dpop, issuance, signing
 from idp.oauth.dpop import UseDPoPNonce
 from idp.services import tokens
+from idp.services.records import aliases
 
 
 def _bearer_error(
@@ -99,8 +100,12 @@ def respond() -> Response:
     if "openid" not in record.scope.split():
         return _bearer_error(403, "insufficient_scope", "The token lacks the openid scope.")
     family = record.family
-    response = jsonify(
-        claims_module.userinfo(customer, record.scope, family.claims if family else None)
-    )
+    info = claims_module.userinfo(customer, record.scope, family.claims if family else None)
+    # A token issued before a merge names the absorbed record: answer for the survivor, and
+    # say which id it replaced so the client can update what it stored.
+    merged = aliases.merged_from(payload.get("sub"), customer)
+    if merged:
+        info["merged_from"] = merged
+    response = jsonify(info)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -18,6 +18,7 @@ from idp.extensions import db
 from idp.models import Customer, PasswordCredential
 from idp.models.types import utcnow
 from idp.services import password_policy
+from idp.services.records import aliases
 
 ADDRESS_FIELDS = ("street_address", "locality", "region", "postal_code", "country")
 
@@ -88,7 +89,12 @@ def find_by_email(raw_email: str) -> Customer | None:
     ).scalar_one_or_none()
 
 
-def find_by_public_id(public_id: str) -> Customer | None:
+def find_by_public_id(public_id: str, *, follow_aliases: bool = False) -> Customer | None:
+    """The record with this id; with ``follow_aliases``, the live record an id absorbed by a
+    merge now means (what the admin API and imports ask for; sign-in and signed links do not,
+    as what they carry was bound to the absorbed record itself)."""
+    if follow_aliases:
+        return aliases.resolve(public_id)
     return db.session.execute(
         db.select(Customer).where(Customer.public_id == public_id)
     ).scalar_one_or_none()

@@ -44,6 +44,12 @@ class EventTag(StrEnum):
     DEVICE_REMOVED = "oauth:device:removed"
     DEVICE_CODE_REPLAYED = "oauth:device_code:replayed"
     USER_CODE_REJECTED = "oauth:user_code:rejected"
+    # The unified record (services.records): merges, their undo, accounts in other systems.
+    CUSTOMER_MERGED = "customer:merged"
+    MERGE_UNDONE = "customer:merge_undone"
+    MARKED_DISTINCT = "customer:marked_distinct"
+    ACCOUNT_LINKED = "customer:account:linked"
+    ACCOUNT_UNLINKED = "customer:account:unlinked"
 
 
 def record(

@@ -30,6 +30,7 @@ from idp.models.types import utcnow
 from idp.services import RequestMeta, events, sessions
 from idp.services.events import EventTag
 from idp.services.mail import Mailer, send_to_customer
+from idp.services.records import aliases
 
 ACR_PASSWORD = "urn:idp:acr:pwd"  # noqa: S105 - an acr name, not a secret
 ACR_MFA = "urn:idp:acr:mfa"
@@ -147,7 +148,8 @@ def is_trusted(cookie: str | None, customer: Customer, *, settings: TrustSetting
         data = _serializer(settings).loads(cookie, max_age=int(settings.lifetime.total_seconds()))
     except BadSignature:
         return False
-    if not isinstance(data, dict) or data.get("c") != customer.public_id:
+    # A browser remembered before a merge names the absorbed record; its row moved with it.
+    if not isinstance(data, dict) or not aliases.names(data.get("c"), customer):
         return False
     row = db.session.execute(
         db.select(TrustedBrowser).where(

@@ -1,0 +1,1 @@
+"""Tests of the unified record: linked accounts, aliases, merges and their undo."""
