@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from idp.cli.demo import DEMO_EMAIL, DEMO_PASSWORD
-from idp.models import Customer
+from idp.cli.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_EMAIL, DEMO_PASSWORD
+from idp.models import AdminUser, Customer
 from idp.security import verify_password
 from tests.cli_runner import run_idp
 
@@ -115,6 +115,7 @@ def test_demo_prepares_customer_idempotently(migrated: str, tmp_path: Path) -> N
         result = run_script(migrated, tmp_path, "demo", "--no-serve")
         assert result.returncode == 0, result.stderr
         assert DEMO_EMAIL in result.stdout and DEMO_PASSWORD in result.stdout
+        assert DEMO_ADMIN_EMAIL in result.stdout and "/admin/login" in result.stdout
     engine = sa.create_engine(migrated)
     with Session(engine) as session:
         demo = (
@@ -127,4 +128,7 @@ def test_demo_prepares_customer_idempotently(migrated: str, tmp_path: Path) -> N
         assert customer.email_verified and customer.phone_verified
         assert customer.address and customer.address["locality"] == "Paris"
         assert verify_password(customer.password.password_hash, DEMO_PASSWORD)
+        staff = session.execute(sa.select(AdminUser)).scalars().all()
+        assert [(a.email, a.role) for a in staff] == [(DEMO_ADMIN_EMAIL, "admin")]
+        assert verify_password(staff[0].password_hash, DEMO_ADMIN_PASSWORD)
     engine.dispose()

@@ -13,7 +13,8 @@ from flask_migrate import upgrade
 from idp import config, security
 from idp.extensions import db
 from idp.models.types import utcnow
-from idp.services import clients, customers, keys
+from idp.services import audit, clients, customers, keys
+from idp.services.admin import staff
 
 DEMO_EMAIL = "demo@example.com"
 # Public on purpose: the README prints it so anyone can try the demo.
@@ -23,6 +24,10 @@ DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105
 DEMO_CLIENT_ID = "demo-shop"
 DEMO_CLIENT_SECRET = "demo-shop-secret"  # noqa: S105
 DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
+# The demo's staff account, public for the same reason; its second factor is set up at the
+# first sign-in, as for any staff account.
+DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_ADMIN_PASSWORD = "staff console battery staple"  # noqa: S105
 DEFAULT_ISSUER = "http://localhost:5000"
 SHOP_A_URL = "http://127.0.0.1:8001"
 SHOP_B_URL = "http://127.0.0.1:8002"
@@ -139,6 +144,14 @@ def ensure_demo_data() -> None:
             phone_verified=True,
         )
         db.session.commit()
+    if staff.find_by_email(DEMO_ADMIN_EMAIL) is None:
+        staff.create(
+            email=DEMO_ADMIN_EMAIL,
+            role="admin",
+            password=DEMO_ADMIN_PASSWORD,
+            actor=audit.Actor.system("idp demo"),
+        )
+        db.session.commit()
     ensure_example_clients(example_clients())
 
 
@@ -161,6 +174,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         f"  discovery: {issuer}/.well-known/openid-configuration\n"
         f"  demo client:   {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET} "
         f"(redirect URI {DEMO_REDIRECT_URI})\n"
+        f"  admin console: {issuer}/admin/login as {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} "
+        "(set up an authenticator app at the first sign-in)\n"
         f"  mail without SMTP goes to {current_app.instance_path}/outbox\n"
         "\nThe example applications (clients/README.md), each in its own terminal, from the "
         "repository's root:"
