@@ -280,6 +280,15 @@ def test_admin_records_revision_folds_existing_names(database_url: str, tmp_path
                     assert "never" in str(exc)
                 else:
                     raise AssertionError(f"{statement} was allowed")
+        # 0010 only reorders the name indexes: the rows and their keys stay as they are.
+        upgrade(revision="0010_name_keyset_indexes")
+        indexes = {
+            i["name"]: i["column_names"] for i in sa.inspect(db.engine).get_indexes("customer")
+        }
+        assert indexes["ix_customer_given_key_prefix"] == ["given_key", "id"]
+        with db.engine.connect() as conn:
+            keys = conn.execute(sa.text("SELECT given_key FROM customer ORDER BY id")).scalars()
+            assert list(keys) == ["eloise", None]
         downgrade(revision="0008_client_profile")
         tables = set(sa.inspect(db.engine).get_table_names())
         assert {"admin_user", "audit_entry", "linked_account", "customer_merge"}.isdisjoint(tables)

@@ -1,0 +1,1 @@
+"""Tests of the staff-only services: customer search."""
