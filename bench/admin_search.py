@@ -9,15 +9,14 @@ Seeds ``--customers`` customers (varied French and international names with acce
 emails with some plus-addressing, French mobile numbers for most, about 30% with a linked
 account in another system) into a schema of its own, created for the run and dropped after it
 unless ``--keep``. Rows go in with COPY, 10,000 at a time, into the tables and indexes
-``db.create_all`` makes from the models (the same indexes as migration 0009); then ANALYZE.
+``db.create_all`` makes from the models (the same indexes as the migrations); then ANALYZE.
 
 Each kind of search then runs ``--searches`` times through ``idp.services.admin.search`` (the
 function the console calls, SQL building and row loading included), with targets drawn from
 the seeded rows, about a quarter of them missing, typed the way support would type them
 (another case, no accents, national phone format). Prints p50 and p99 in milliseconds per kind;
 the issue's target is under 50 ms at p99 on a million customers. Figures depend on the machine
-and what else runs on it; compare runs on one machine. ``--tiebreak-indexes`` adds the two
-(name key, id) indexes the keyset order wants, to measure them before a migration adds them.
+and what else runs on it; compare runs on one machine.
 """
 
 from __future__ import annotations
@@ -554,11 +553,6 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the schema and its data")
     parser.add_argument("--seed", type=int, default=10, help="random seed, for repeatable data")
-    parser.add_argument(
-        "--tiebreak-indexes",
-        action="store_true",
-        help="also index (given_key, id) and (family_key, id), not yet in the models",
-    )
     args = parser.parse_args()
     console = Console()
     rng = random.Random(args.seed)  # noqa: S311 - repeatable data, not secrets
@@ -579,17 +573,6 @@ def main() -> None:
     try:
         with app.app_context():
             db.create_all()
-            if args.tiebreak_indexes:
-                # Pages order by (key, id): with the key alone indexed, a common first name
-                # (30,000 Jeans) is read whole to find its 26 smallest ids.
-                with db.engine.begin() as conn:
-                    for column in ("given_key", "family_key"):
-                        conn.execute(
-                            sa.text(
-                                f"CREATE INDEX bench_{column}_id ON customer "
-                                f"({column} varchar_pattern_ops, id)"
-                            )
-                        )
             started = time.perf_counter()
             sample = seed(db.engine, args.customers, rng, console)
             seeded_in = time.perf_counter() - started
