@@ -50,6 +50,14 @@ class EventTag(StrEnum):
     MARKED_DISTINCT = "customer:marked_distinct"
     ACCOUNT_LINKED = "customer:account:linked"
     ACCOUNT_UNLINKED = "customer:account:unlinked"
+    # Account actions staff took on the console (services.admin.account_actions).
+    ADMIN_DISABLED = "customer:admin:disabled"
+    ADMIN_ENABLED = "customer:admin:enabled"
+    ADMIN_SIGNED_OUT = "customer:admin:signed_out"
+    ADMIN_APP_REVOKED = "customer:admin:app_revoked"
+    ADMIN_PASSWORD_RESET_SENT = "customer:admin:password_reset_sent"
+    ADMIN_VERIFICATION_SENT = "customer:admin:verification_sent"
+    ADMIN_PROFILE_EDITED = "customer:admin:profile_edited"
 
 
 def record(
@@ -71,7 +79,8 @@ def record(
         tag=str(tag),
         success=success,
         method=method,
-        reason=reason,
+        # The column holds 64 characters; the audit log keeps a longer reason whole.
+        reason=(reason or "")[:64] or None,
         amr=amr,
         client_id=client_id,
         channel=channel,

@@ -22,7 +22,10 @@ from idp.views.admin import (  # noqa: E402
     audit_log,
     auth,
     clients_pages,
+    customer_pages,
     home,
+    merge_pages,
+    search_page,
     signals_page,
     staff_pages,
 )
@@ -32,7 +35,10 @@ __all__ = [
     "auth",
     "bp",
     "clients_pages",
+    "customer_pages",
     "home",
+    "merge_pages",
+    "search_page",
     "signals_page",
     "staff_pages",
 ]
