@@ -23,13 +23,17 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from idp.cli.demo import ensure_example_clients, example_clients
 from idp.extensions import db
 from idp.models import Customer, LoginEvent
+from idp.services import audit
+from idp.services.admin import staff
 from idp.services.events import EventTag
+from idp.services.records import aliases
 from tests.conftest_support import isolated_database
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.factories import PASSWORD, make_customer
@@ -457,3 +461,98 @@ def test_one_customer_record_shows_every_channel(
     }
     assert len(issued) == 4  # one token response each
     assert [tuple(row) for row in logins] == [("web",)]  # one password, then single sign-on
+
+
+# The company's side ------------------------------------------------------------------------
+
+
+def test_admin_finds_the_customer_reads_every_channel_merges_and_undoes(
+    channels: Channels, context: BrowserContext, programs: list[Program], tmp_path: Path
+) -> None:
+    """Support sets up an authenticator app and signs in, finds the customer by a phone typed
+    the French way, reads the sign-ins of the shop, the mobile app and the speaker on one page,
+    then merges a second record of the same person and undoes it."""
+    app = channels.idp.app
+    suffix = uuid.uuid4().hex[:8]
+    customer = make_customer(
+        app,
+        email=f"ana.{suffix}@example.com",
+        given_name="Ana",
+        family_name="Lima",
+        phone="+33612345678",
+    )
+    second = make_customer(app, email=f"ana.{suffix}@app.example", given_name="Ana")
+    page = context.new_page()
+    shop_sign_in(page, channels, channels.shop_a, "Demo shop", customer)
+    mobile = start_mobile(programs, channels, tmp_path / "refresh-token")
+    page.goto(mobile.expect_line(r"Sign in at: (\S+)")[1])
+    answer_consent(page, "Demo mobile app")
+    assert mobile.finish()[0] == 0
+    speaker = start_speaker(programs, channels, channels.idp.url)
+    page.goto(speaker.verification_uri)
+    page.get_by_label("Code shown on your device").fill(speaker.user_code)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Approve").click()
+    assert speaker.program.finish()[0] == 0
+
+    with app.app_context():
+        staff.create(
+            email=f"support.{suffix}@company.example",
+            role="support",
+            password=PASSWORD,
+            actor=audit.Actor.cli(),
+        )
+        db.session.commit()
+    console = context.browser.new_context(base_url=channels.idp.url, locale="en-GB")  # type: ignore[union-attr]
+    try:
+        admin = console.new_page()
+        admin.goto("/admin/login")
+        admin.get_by_label("Email address").fill(f"support.{suffix}@company.example")
+        admin.get_by_label("Password", exact=True).fill(PASSWORD)
+        admin.get_by_role("button", name="Continue").click()
+        expect(admin.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
+        secret = admin.locator("#totp-secret").inner_text().replace(" ", "")
+        admin.get_by_label("6-digit code from your authenticator app").fill(
+            pyotp.TOTP(secret).now()
+        )
+        admin.get_by_role("button", name="Sign in").click()
+        expect(admin.get_by_role("heading", name="Console")).to_be_visible()
+
+        admin.get_by_role("link", name="Customers").first.click()
+        admin.get_by_label("Email, phone, name, customer id or source id").fill("06 12 34 56 78")
+        admin.get_by_role("button", name="Search").click()
+        admin.get_by_role("link", name="Ana Lima").click()
+        expect(admin.locator("#customer-id")).to_have_text(customer.public_id)
+        last_seen = admin.locator("#last-seen")
+        for channel in ("web", "mobile", "device"):
+            expect(last_seen).to_contain_text(channel)
+        timeline = admin.locator("#timeline")
+        for app_name in ("Demo shop", "Demo mobile app", "Demo smart speaker"):
+            expect(timeline).to_contain_text(app_name)
+        admin.get_by_label("Channel").select_option("device")
+        admin.get_by_role("button", name="Filter").click()
+        expect(timeline).to_contain_text("Demo smart speaker")
+        expect(timeline).not_to_contain_text("Demo shop")
+
+        admin.get_by_role("link", name="Customers").first.click()
+        admin.get_by_label("Email, phone, name, customer id or source id").fill(f"ana.{suffix}@")
+        admin.get_by_role("button", name="Search").click()
+        admin.get_by_label(f"Pick {customer.email}").check()
+        admin.get_by_label(f"Pick {second.email}").check()
+        admin.get_by_role("button", name="Compare the two picked").click()
+        expect(admin.get_by_role("heading", name="Compare two records")).to_be_visible()
+        admin.get_by_label("Why these are one person").fill("same phone and name, ticket 7")
+        admin.get_by_role("button", name="Merge", exact=True).click()
+        expect(admin.locator("#merge-state")).to_contain_text("Can be undone")
+        with app.app_context():
+            assert aliases.resolve(second.public_id).id == customer.id  # type: ignore[union-attr]
+        admin.get_by_role("button", name="Undo this merge").click()
+        expect(admin.locator("#merge-state")).to_contain_text("Undone")
+        with app.app_context():
+            assert aliases.resolve(second.public_id).id == second.id  # type: ignore[union-attr]
+
+        admin.get_by_role("link", name="Audit log").click()
+        for action in ("customer.merged", "customer.merge_undone", "admin.signed_in"):
+            expect(admin.locator("table")).to_contain_text(action)
+    finally:
+        console.close()
