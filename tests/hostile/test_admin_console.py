@@ -14,6 +14,7 @@ from tests.hostile.conftest import FEWER, World
 from tests.hostile.forms import Form, attack
 
 ROUTES = {
+    "/admin/account",
     "/admin/clients",
     "/admin/clients/new",
     "/admin/clients/<client_id>",
@@ -88,6 +89,12 @@ FORMS = [
     Form("/admin/clients/nobody", {"name": "x"}, state="console", page="/admin/clients"),
     Form("/admin/clients/nobody/delete", {"reason": "x"}, state="console", page="/admin/clients"),
     Form("/admin/clients/nobody/rotate-secret", {}, state="console", page="/admin/clients"),
+    # The wrong current password: refused with nothing written.
+    Form(
+        "/admin/account",
+        {"current_password": "not it", "new_password": "a brand new staff passphrase"},
+        state="console",
+    ),
     # A real token would sign the browser out: only forged ones are sent.
     Form("/admin/logout", {}, state="console", page="/admin/", real_token=False),
 ]

@@ -70,11 +70,14 @@ def end(row: AdminSession) -> None:
     row.ended_at = utcnow()
 
 
-def end_all(admin: AdminUser, when: datetime | None = None) -> int:
+def end_all(admin: AdminUser, when: datetime | None = None, *, keep: int | None = None) -> int:
+    """End every live session of ``admin`` but the one whose row id is ``keep``."""
+    query = update(AdminSession).where(
+        AdminSession.admin_id == admin.id, AdminSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(AdminSession.id != keep)
     result = db.session.execute(
-        update(AdminSession)
-        .where(AdminSession.admin_id == admin.id, AdminSession.ended_at.is_(None))
-        .values(ended_at=when or utcnow())
-        .execution_options(synchronize_session=False)
+        query.values(ended_at=when or utcnow()).execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -163,6 +163,7 @@ def authenticate(
 __all__ = [
     "Throttled",
     "authenticate",
+    "change_password",
     "create",
     "disable",
     "find",
@@ -171,3 +172,22 @@ __all__ = [
     "listing",
     "set_role",
 ]
+
+
+def change_password(
+    admin: AdminUser, *, current: str, new: str, actor: audit.Actor, keep: int | None = None
+) -> None:
+    """Replace the admin's password after checking the current one; every other console
+    session of theirs ends (``keep`` is the session id that made the change)."""
+    if not security.verify_password(admin.password_hash, current):
+        raise ValidationError({"current_password": "This is not your current password."})
+    customers.check_password(new, email=admin.email, field="new_password")
+    admin.password_hash = security.hash_password(new)
+    ended = console_sessions.end_all(admin, keep=keep)
+    audit.record(
+        actor,
+        "admin.password_changed",
+        target_kind="admin",
+        target_id=admin.public_id,
+        after={"other_sessions_ended": ended},
+    )

@@ -19,7 +19,14 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from idp.services.client_metadata import GRANT_TYPES
-from idp.views.forms import REQUIRED, BaseForm, email_field, one_time_code_field, strip
+from idp.views.forms import (
+    REQUIRED,
+    BaseForm,
+    email_field,
+    new_password_field,
+    one_time_code_field,
+    strip,
+)
 
 
 class AdminLoginForm(BaseForm):
@@ -130,3 +137,12 @@ class ClientForm(BaseForm):
         if creating:
             values["client_type"] = self.client_type.data
         return values
+
+
+class StaffPasswordForm(BaseForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = new_password_field(_l("New password"))

@@ -84,9 +84,12 @@ def set_cookie(response: Response, raw: str | None) -> Response:
 
 
 def role_required(
-    needed: AdminRole,
+    needed: AdminRole, *, writes: bool = True
 ) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
-    """Signed in with both factors and holding ``needed`` (or a role above it)."""
+    """Signed in with both factors and holding ``needed`` (or a role above it).
+
+    ``writes=False`` only for a view whose POST changes the admin's own account (a password),
+    which a viewer may do too; every other POST needs support at least."""
 
     def decorate(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
         @wraps(view)
@@ -100,7 +103,8 @@ def role_required(
                 return redirect(url_for("admin.second_factor"))
             admin = row.admin
             # A viewer reads: any state-changing request needs support at least.
-            if request.method not in ("GET", "HEAD") and not admin.allows(AdminRole.SUPPORT):
+            changes = request.method not in ("GET", "HEAD") and writes
+            if changes and not admin.allows(AdminRole.SUPPORT):
                 abort(403)
             if not admin.allows(needed):
                 abort(403)
