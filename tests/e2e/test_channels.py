@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 from urllib.parse import parse_qs, urlsplit
@@ -30,7 +31,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from idp.cli.demo import ensure_example_clients, example_clients
 from idp.extensions import db
 from idp.models import Customer, LoginEvent
-from idp.services import audit
+from idp.models.types import utcnow
+from idp.services import audit, events
 from idp.services.admin import staff
 from idp.services.events import EventTag
 from idp.services.records import aliases
@@ -495,7 +497,12 @@ def test_admin_finds_the_customer_reads_every_channel_merges_and_undoes(
     page.get_by_role("button", name="Approve").click()
     assert speaker.program.finish()[0] == 0
 
+    quiet = make_customer(app, email=f"quiet.{suffix}@example.com", given_name="Quiet")
     with app.app_context():
+        row = db.session.get(Customer, quiet.id)
+        for days in (40, 50, 60):
+            event = events.record(EventTag.LOGIN_SUCCESS, customer=row, channel="web")
+            event.created_at = utcnow() - timedelta(days=days)
         staff.create(
             email=f"support.{suffix}@company.example",
             role="support",
@@ -534,6 +541,16 @@ def test_admin_finds_the_customer_reads_every_channel_merges_and_undoes(
         expect(timeline).to_contain_text("Demo smart speaker")
         expect(timeline).not_to_contain_text("Demo shop")
 
+        # Link her loyalty card, then find her by it.
+        admin.get_by_label("Source system").fill("loyalty")
+        admin.get_by_label("Id in that system").fill(f"LY-{suffix}")
+        admin.locator("#link-form").get_by_role("button").click()
+        expect(admin.locator("#h-linked + div table")).to_contain_text(f"LY-{suffix}")
+        admin.get_by_role("link", name="Customers").first.click()
+        admin.get_by_label("Email, phone, name, customer id or source id").fill(f"LY-{suffix}")
+        admin.get_by_role("button", name="Search").click()
+        expect(admin.get_by_role("link", name="Ana Lima")).to_be_visible()
+
         admin.get_by_role("link", name="Customers").first.click()
         admin.get_by_label("Email, phone, name, customer id or source id").fill(f"ana.{suffix}@")
         admin.get_by_role("button", name="Search").click()
@@ -551,8 +568,18 @@ def test_admin_finds_the_customer_reads_every_channel_merges_and_undoes(
         with app.app_context():
             assert aliases.resolve(second.public_id).id == second.id  # type: ignore[union-attr]
 
+        # Who is at risk: a loyal customer silent for 40 days is listed, with her channels.
+        admin.get_by_role("link", name="Signals").click()
+        expect(admin.locator("#h-risk ~ div table")).to_contain_text(quiet.email)
+        expect(admin.get_by_role("img").first).to_be_visible()
+
         admin.get_by_role("link", name="Audit log").click()
-        for action in ("customer.merged", "customer.merge_undone", "admin.signed_in"):
+        for action in (
+            "customer.merged",
+            "customer.merge_undone",
+            "customer.account_linked",
+            "admin.signed_in",
+        ):
             expect(admin.locator("table")).to_contain_text(action)
     finally:
         console.close()
