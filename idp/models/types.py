@@ -34,3 +34,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def aggregate_utc(value: datetime | str | None) -> datetime | None:
+    """An aggregate of a UTCDateTime column (``max(created_at)``) as an aware datetime: the
+    column type does not apply to aggregates, and SQLite hands them back as naive text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

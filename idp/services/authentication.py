@@ -20,7 +20,7 @@ class LoginLimits:
     per_ip: str
 
 
-def _account_key(email: str) -> str:
+def account_key(email: str) -> str:
     """The normalised address, so another spelling of it (punycode, accents) gets no new tries."""
     try:
         return customers.normalize_email(email)[1]
@@ -41,11 +41,11 @@ def authenticate_password(
     An unknown email and a wrong password raise the same ``AuthenticationFailed`` after the
     same argon2 work, so the answer tells an attacker nothing (OWASP ASVS 2.2.x, 3.x).
     """
-    account_key = _account_key(email)
+    key = account_key(email)
     ip_key = meta.ip or "unknown"
     try:
         throttle.check(limits.per_ip, "login-ip", ip_key)
-        throttle.check(limits.per_account, "login-account", account_key)
+        throttle.check(limits.per_account, "login-account", key)
     except Throttled:
         customer = customers.find_by_email(email)
         events.record(
@@ -69,7 +69,7 @@ def authenticate_password(
 
     if not ok or customer is None:
         throttle.hit(limits.per_ip, "login-ip", ip_key)
-        throttle.hit(limits.per_account, "login-account", account_key)
+        throttle.hit(limits.per_account, "login-account", key)
         events.record(
             EventTag.LOGIN_FAILURE,
             success=False,
@@ -97,5 +97,5 @@ def authenticate_password(
     if security.password_needs_rehash(credential.password_hash):
         credential.password_hash = security.hash_password(password)
         credential.updated_at = utcnow()
-    throttle.clear(limits.per_account, "login-account", account_key)
+    throttle.clear(limits.per_account, "login-account", key)
     return customer

@@ -173,20 +173,22 @@ def timeline(customer: Customer, limit: int = TIMELINE) -> list[Event]:
         .order_by(LoginEvent.created_at.desc(), LoginEvent.id.desc())
         .limit(limit)
     ).all()
-    return [
-        Event(
-            at=e.created_at,
-            tag=e.tag,
-            success=e.success,
-            client_id=e.client_id,
-            client_name=name,
-            channel=e.channel,
-            method=e.method,
-            reason=e.reason,
-            ip=e.ip,
-        )
-        for e, name in rows
-    ]
+    return [Event(**event_fields(e, name)) for e, name in rows]
+
+
+def event_fields(e: LoginEvent, client_name: str | None) -> dict[str, Any]:
+    """An event row as ``Event`` holds it; the console's timeline adds its own fields."""
+    return {
+        "at": e.created_at,
+        "tag": e.tag,
+        "success": e.success,
+        "client_id": e.client_id,
+        "client_name": client_name,
+        "channel": e.channel,
+        "method": e.method,
+        "reason": e.reason,
+        "ip": e.ip,
+    }
 
 
 def view(customer: Customer, *, timeline_limit: int = TIMELINE) -> CustomerView:
@@ -202,5 +204,6 @@ def view(customer: Customer, *, timeline_limit: int = TIMELINE) -> CustomerView:
         factors=factors(customer),
         live_sessions=live_session_count(customer),
         connected_apps=connected_apps(customer),
-        timeline=timeline(customer, timeline_limit),
+        # 0: the caller reads the timeline its own way (the console pages it), no query here.
+        timeline=timeline(customer, timeline_limit) if timeline_limit else [],
     )

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, update
+from sqlalchemy.orm import joinedload
 
 from idp import security
 from idp.extensions import db
@@ -237,8 +238,12 @@ def revoke_family(family: TokenFamily, reason: str) -> None:
 
 
 def access_token_record(jti: str) -> AccessToken | None:
+    """The row behind a JWT access token, with its grant and its customer in the same query:
+    UserInfo and introspection read all three (liveness, claims, merge aliases)."""
     return db.session.execute(
-        db.select(AccessToken).where(AccessToken.jti == jti)
+        db.select(AccessToken)
+        .options(joinedload(AccessToken.family), joinedload(AccessToken.customer))
+        .where(AccessToken.jti == jti)
     ).scalar_one_or_none()
 
 

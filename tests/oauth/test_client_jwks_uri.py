@@ -227,6 +227,7 @@ def test_localhost_jwks_uri_over_http(live_server, jwks_server):
     jwks_server.publish(k1)
     client_id = _register(live_server, jwks_server.url(host="localhost"))
     _ok(_token(live_server, client_id, k1))
+    assert jwks_server.fetches == 1
 
 
 # Failures -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from idp.extensions import db
 from idp.models import Client, LoginEvent
+from idp.models.types import aggregate_utc
 from idp.services import audit, clients
 
 # What the audit log keeps of a registration: everything but secrets and key material.
@@ -108,8 +109,4 @@ def activity(client: Client, *, recent: int = 20) -> Activity:
             .limit(recent)
         ).scalars()
     )
-    if isinstance(last, str):  # SQLite hands aggregates back as text
-        last = datetime.fromisoformat(last).replace(tzinfo=UTC)
-    elif last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    return Activity(int(people or 0), last, rows)
+    return Activity(int(people or 0), aggregate_utc(last), rows)

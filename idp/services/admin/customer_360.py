@@ -92,17 +92,11 @@ def parse_filter(
 
 
 @dataclass(frozen=True)
-class TimelineEvent:
+class TimelineEvent(customer_view.Event):
+    """``customer_view.Event`` with what the console shows besides: its id (the page cursor)
+    and the user agent."""
+
     id: int
-    at: datetime
-    tag: str
-    success: bool
-    client_id: str | None
-    client_name: str | None
-    channel: str | None
-    method: str | None
-    reason: str | None
-    ip: str | None
     user_agent: str | None
 
 
@@ -152,19 +146,7 @@ def timeline(
         query.order_by(LoginEvent.created_at.desc(), LoginEvent.id.desc()).limit(limit + 1)
     ).all()
     events = [
-        TimelineEvent(
-            id=e.id,
-            at=e.created_at,
-            tag=e.tag,
-            success=e.success,
-            client_id=e.client_id,
-            client_name=name,
-            channel=e.channel,
-            method=e.method,
-            reason=e.reason,
-            ip=e.ip,
-            user_agent=e.user_agent,
-        )
+        TimelineEvent(**customer_view.event_fields(e, name), id=e.id, user_agent=e.user_agent)
         for e, name in rows[:limit]
     ]
     more = len(rows) > limit

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 
 from idp.extensions import db
 from idp.models import Customer, CustomerStatus, LoginEvent
+from idp.models.types import aggregate_utc
 from idp.services.events import EventTag
 
 ACTIVE_TAGS = (
@@ -187,15 +188,14 @@ def at_risk(
             .group_by(LoginEvent.customer_id, channel)
         ).all():
             if customer_id is not None:
-                by_channel[customer_id][name] = _aware(seen)
+                by_channel[customer_id][name] = _seen(seen)
     return [
-        AtRisk(customer, int(activity), _aware(seen), by_channel[customer.id])
+        AtRisk(customer, int(activity), _seen(seen), by_channel[customer.id])
         for customer, activity, seen in rows
     ]
 
 
-def _aware(value: datetime | str) -> datetime:
-    """Aggregates bypass the column type: SQLite hands back text, without a zone."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _seen(value: datetime | str) -> datetime:
+    aware = aggregate_utc(value)
+    assert aware is not None  # a max over rows that exist
+    return aware

@@ -12,7 +12,7 @@ from idp.errors import AccountDisabled, AuthenticationFailed, NotFound, Throttle
 from idp.extensions import db
 from idp.models import AdminRole, AdminStatus, AdminUser
 from idp.models.types import utcnow
-from idp.services import RequestMeta, audit, customers
+from idp.services import RequestMeta, audit, authentication, customers
 from idp.services.admin import console_sessions
 from idp.services.authentication import LoginLimits
 from idp.services.throttle import Throttle
@@ -122,18 +122,12 @@ def set_role(admin: AdminUser, role: str, *, actor: audit.Actor) -> AdminUser:
     return admin
 
 
-def _account_key(email: str) -> str:
-    try:
-        return customers.normalize_email(email)[1]
-    except ValidationError:
-        return email.strip().casefold()[:320]
-
-
 def authenticate(
     email: str, password: str, *, meta: RequestMeta, throttle: Throttle, limits: LoginLimits
 ) -> AdminUser:
     """The staff account whose email and password these are (first factor only)."""
-    account_key = _account_key(email)
+    # The customers' rule: another spelling of one address gets no new tries.
+    account_key = authentication.account_key(email)
     ip_key = meta.ip or "unknown"
     throttle.check(limits.per_ip, "admin-login-ip", ip_key)
     throttle.check(limits.per_account, "admin-login-account", account_key)
